@@ -1,13 +1,13 @@
 """slowfast-edu: SlowFast video networks (Feichtenhofer et al., ICCV 2019), built to be read."""
 
 from .data.sampling import pack_pathways
-from .models import (SlowFastConfig, build_model, count_flops, count_params, example_inputs,
-                     get_config, list_models)
+from .models import (SlowFastConfig, build_model, convert_state_dict, count_flops, count_params,
+                     example_inputs, get_config, list_models, load_pretrained)
 from .models.describe import describe
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SlowFastConfig", "build_model", "count_flops", "count_params", "describe",
-    "example_inputs", "get_config", "list_models", "pack_pathways",
+    "SlowFastConfig", "build_model", "convert_state_dict", "count_flops", "count_params",
+    "describe", "example_inputs", "get_config", "list_models", "load_pretrained", "pack_pathways",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -19,6 +20,8 @@ class Head(nn.Module):
         self.proj = nn.Linear(sum(in_channels), num_classes)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        pooled = [f.mean(dim=(2, 3, 4)) for f in features]  # [(B, C_p)]
+        # a pooling window as large as the whole map: global, for any T, H, W (and summed in the
+        # same order as the references' fixed 7 x 7 window at 224, so logits agree bit for bit)
+        pooled = [F.avg_pool3d(f, kernel_size=f.shape[2:]).flatten(1) for f in features]  # (B, C)
         x = torch.cat(pooled, dim=1)  # (B, sum C_p)
         return self.proj(self.dropout(x))  # (B, num_classes)

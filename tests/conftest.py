@@ -1,0 +1,37 @@
+"""Shared test set-up: deterministic seeds, the real clips beside the repository, BN helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared beside the repository (real clips, Kinetics lists); skip when absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent (real clips and Kinetics lists live there)")
+    return SHARED
+
+
+def randomize_bn(model: torch.nn.Module, generator_seed: int = 0) -> torch.nn.Module:
+    """Give every BN non-trivial weights, biases and running statistics (as a trained net has)."""
+    g = torch.Generator().manual_seed(generator_seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.weight.data = torch.rand(n, generator=g) + 0.5
+            m.bias.data = torch.randn(n, generator=g) * 0.1
+            m.running_mean = torch.randn(n, generator=g) * 0.1
+            m.running_var = torch.rand(n, generator=g) * 1.5 + 0.5
+    return model

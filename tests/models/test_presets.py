@@ -1,0 +1,131 @@
+"""Presets against the paper: exact parameter counts and FLOPs (REFERENCE.md's table)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import slowfast_edu as se
+from slowfast_edu.models import build_network
+
+# measured on the reference implementations (REFERENCE.md)
+PARAMS = {
+    "slowfast_4x16_r50": 34_480_216,
+    "slowfast_8x8_r50": 34_566_488,
+    "slowfast_8x8_r101": 53_774_808,
+    "slowfast_8x8_r101_101_101": 62_826_968,
+    "slowfast_16x8_r101": 53_774_808,
+    "slow_4x16_r50": 32_454_096,
+    "slow_8x8_r50": 32_454_096,
+}
+GFLOPS_256 = {  # the paper's / model zoo's figures, at 256 x 256, batch 1, 400 classes
+    "slowfast_4x16_r50": 36.10,
+    "slowfast_8x8_r50": 65.71,
+    "slowfast_8x8_r101": 106.51,
+    "slowfast_8x8_r101_101_101": 125.91,
+    "slowfast_16x8_r101": 213.02,
+    "slow_4x16_r50": 27.26,
+    "slow_8x8_r50": 54.52,
+}
+GFLOPS_224 = {"slowfast_4x16_r50": 27.64, "slowfast_8x8_r50": 50.31, "slowfast_8x8_r101": 81.55,
+              "slowfast_8x8_r101_101_101": 96.40, "slowfast_16x8_r101": 163.09,
+              "slow_4x16_r50": 20.87, "slow_8x8_r50": 41.74}
+
+
+def meta_model(name: str, **overrides):
+    cfg = se.get_config(name, **overrides)
+    with torch.device("meta"):
+        return cfg, build_network(cfg)
+
+
+@pytest.mark.parametrize("name", PARAMS)
+def test_parameter_count_is_exact(name):
+    _, model = meta_model(name)
+    assert se.count_params(model) == PARAMS[name]
+
+
+@pytest.mark.parametrize("name", GFLOPS_256)
+@pytest.mark.parametrize("size, table", [(256, GFLOPS_256), (224, GFLOPS_224)])
+def test_gflops_match_the_paper(name, size, table):
+    cfg, model = meta_model(name)
+    gflops = se.count_flops(model, se.example_inputs(cfg, size, device="meta"))
+    assert gflops == pytest.approx(table[name], rel=0.005)
+
+
+def test_flops_are_counted_on_real_tensors_too():
+    model = se.build_model("slowfast_tiny")
+    inputs = se.example_inputs(model.cfg, 64)
+    cfg, meta = meta_model("slowfast_tiny")
+    assert se.count_flops(model, inputs) == pytest.approx(
+        se.count_flops(meta, se.example_inputs(cfg, 64, device="meta")))
+    assert model.training  # counting left the mode as it was
+
+
+def test_flops_scale_with_the_view():
+    cfg, model = meta_model("slowfast_8x8_r50")
+    f224 = se.count_flops(model, se.example_inputs(cfg, 224, device="meta"))
+    f256 = se.count_flops(model, se.example_inputs(cfg, 256, device="meta"))
+    assert f256 / f224 == pytest.approx((256 / 224) ** 2, rel=0.01)  # convs dominate
+
+
+def test_r101_has_temporal_kernels_only_in_first_six_res4_blocks():
+    _, model = meta_model("slowfast_8x8_r101")
+    for pathway in (model.slow, model.fast):
+        kernels = [block.conv_a.kernel_size[0] for block in pathway.res4]
+        assert kernels == [3] * 6 + [1] * 17
+    _, full = meta_model("slowfast_8x8_r101_101_101")
+    assert [b.conv_a.kernel_size[0] for b in full.slow.res4] == [3] * 23
+
+
+def test_nonlocal_preset_places_blocks_in_slow_res4():
+    _, model = meta_model("slowfast_16x8_r101_nl")
+    names = [n for n, _ in model.slow.res4.named_children() if n.startswith("nonlocal")]
+    assert names == ["nonlocal6", "nonlocal13", "nonlocal20"]
+    assert not any("nonlocal" in n for n, _ in model.fast.named_modules())
+
+
+def test_list_models_and_build_model_api():
+    names = se.list_models()
+    for expected in ["slowfast_4x16_r50", "slowfast_8x8_r50", "slowfast_8x8_r101",
+                     "slowfast_8x8_r101_101_101", "slowfast_16x8_r101", "slowfast_16x8_r101_nl",
+                     "slow_4x16_r50", "slow_8x8_r50", "fast_4x16_r50", "slowfast_tiny",
+                     "slow_tiny", "fast_tiny"]:
+        assert expected in names
+    model = se.build_model("slowfast_tiny", num_classes=7, beta_inv=4)
+    assert model.head.proj.out_features == 7
+    assert model.cfg.beta_inv == 4
+
+
+def test_unknown_names_give_clear_errors():
+    with pytest.raises(ValueError, match="unknown model 'slowfast_9x9'.*slowfast_8x8_r50"):
+        se.build_model("slowfast_9x9")
+    with pytest.raises(TypeError, match="unknown override.*betta"):
+        se.build_model("slowfast_tiny", betta=4)
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        se.build_model("slowfast_tiny", fusion="sum")
+    with pytest.raises(ValueError, match="depth must be 50 or 101"):
+        se.build_model("slowfast_8x8_r50", depth=34)
+
+
+def test_init_follows_the_reference():
+    model = se.build_model("slowfast_8x8_r50")
+    conv = model.slow.res4[0].conv_a  # kaiming normal, fan_out, ReLU gain
+    fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1] * conv.kernel_size[2]
+    assert conv.weight.std().item() == pytest.approx((2 / fan_out) ** 0.5, rel=0.05)
+    for pathway in (model.slow, model.fast):
+        for _, stage in pathway.stages()[1:]:
+            for block in stage:
+                assert torch.all(block.bn_c.weight == 0)  # each block starts as the identity
+                assert torch.all(block.bn_a.weight == 1)
+    assert model.head.proj.weight.std().item() == pytest.approx(0.01, rel=0.05)
+    assert torch.all(model.head.proj.bias == 0)
+
+
+def test_tiny_presets_run_on_small_clips():
+    for name in ("slowfast_tiny", "slow_tiny", "fast_tiny"):
+        model = se.build_model(name, num_classes=5)
+        for size, frames in [(32, 8), (64, 16), (45, 12)]:  # any size >= 32, T divisible by 4
+            clip = torch.randn(1, 3, frames, size, size)
+            inputs = {"slowfast": se.pack_pathways(clip, 4), "slow": [clip[:, :, ::4]],
+                      "fast": [clip]}[model.cfg.arch]
+            assert model(inputs).shape == (1, 5)
