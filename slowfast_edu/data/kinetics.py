@@ -1,0 +1,171 @@
+"""Kinetics-style video datasets: a list of videos with labels, read as SlowFast views.
+
+Three ways to say which videos there are:
+  (a) the PySlowFast / PyTorchVideo CSV: `path label` per line, space separated, no header;
+  (b) the official Kinetics annotation CSV (`label,youtube_id,time_start,time_end,split[,is_cc]`)
+      with a video root holding `{youtube_id}_{start:06d}_{end:06d}.mp4`, flat or per class;
+  (c) a folder with one sub-folder of videos per class.
+
+Training gives one random view per video; testing gives K temporal x 3 spatial views per video with
+the video's index, so the scores can be averaged per video. Videos listed but absent are dropped at
+the start (`dataset.missing`); a video that fails to decode is skipped, replaced by another one,
+and logged (`dataset.pop_skipped()`), from any DataLoader worker: an epoch never crashes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from .sampling import pack_pathways, sample_indices
+from .transforms import test_transform, train_transform
+from .video import VideoDecodeError, VideoReader
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v")
+
+
+def load_classnames(path: str | os.PathLike) -> list[str]:
+    """Class names in id order from a label map: one name per line (.txt), a JSON list, or
+    PySlowFast's JSON `{name: id}` (names wrapped in literal quotes are unwrapped)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data = [name for name, _ in sorted(data.items(), key=lambda item: int(item[1]))]
+        return [str(name).strip('"') for name in data]
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def read_video_list(source: str | os.PathLike, video_root: str | os.PathLike | None = None,
+                    classnames: list[str] | None = None, split: str | None = None
+                    ) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(path, label) pairs and class names from any of the three layouts."""
+    source = Path(source)
+    if source.is_dir():  # (c) one folder per class
+        classnames = classnames or sorted(p.name for p in source.iterdir() if p.is_dir())
+        videos = [(p, label) for label, name in enumerate(classnames)
+                  for p in sorted((source / name).iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES]
+        return videos, classnames
+    if not source.is_file():
+        raise FileNotFoundError(f"no video list at {source}")
+    with open(source, newline="", encoding="utf-8") as f:
+        first = f.readline()
+    if first.startswith("label,youtube_id"):  # (b) the official annotations
+        return _read_annotations(source, Path(video_root or source.parent), classnames, split)
+    root = Path(video_root or source.parent)  # (a) `path label`
+    videos = []
+    for n, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        path, _, label = line.strip().rpartition(" ")
+        if not path or not label.lstrip("-").isdigit():
+            raise ValueError(f"{source}, line {n}: expected `path label`, got {line!r}")
+        videos.append((root / path, int(label)))
+    return videos, classnames or [str(i) for i in range(max(lbl for _, lbl in videos) + 1)]
+
+
+def _read_annotations(source: Path, root: Path, classnames: list[str] | None,
+                      split: str | None) -> tuple[list[tuple[Path, int]], list[str]]:
+    with open(source, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if split is None or r.get("split") == split]
+    classnames = classnames or sorted({r["label"] for r in rows})
+    ids = {name: i for i, name in enumerate(classnames)}
+    videos = []
+    for r in rows:
+        if r["label"] not in ids:
+            raise ValueError(f"{source}: class {r['label']!r} is not in the class names")
+        name = f"{r['youtube_id']}_{int(float(r['time_start'])):06d}_{int(float(r['time_end'])):06d}"
+        candidates = [root / f"{name}{s}" for s in VIDEO_SUFFIXES] + [
+            root / r["label"] / f"{name}{s}" for s in VIDEO_SUFFIXES]
+        path = next((p for p in candidates if p.exists()), candidates[0])
+        videos.append((path, ids[r["label"]]))
+    return videos, classnames
+
+
+class KineticsDataset(Dataset):
+    """SlowFast views of a list of videos: items are `([slow, fast], label, video_index)`."""
+
+    def __init__(self, source: str | os.PathLike, mode: str = "train",
+                 video_root: str | os.PathLike | None = None,
+                 classnames: list[str] | str | os.PathLike | None = None,
+                 num_frames: int = 32, sampling_rate: int = 2, alpha: int = 4,
+                 target_fps: float = 30.0, num_clips: int = 10, num_crops: int = 3,
+                 crop_size: int = 224, short_side: tuple[int, int] = (256, 320),
+                 test_short_side: int = 256, test_crop_size: int = 256, split: str | None = None,
+                 backend: str = "auto", max_retries: int = 20,
+                 log_dir: str | os.PathLike | None = None) -> None:
+        if mode not in ("train", "test"):
+            raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
+        if isinstance(classnames, (str, os.PathLike)):
+            classnames = load_classnames(classnames)
+        listed, self.classnames = read_video_list(source, video_root, classnames, split)
+        self.missing = [str(p) for p, _ in listed if not p.exists()]
+        self.videos = [(p, label) for p, label in listed if p.exists()]
+        if not self.videos:
+            raise FileNotFoundError(f"none of the {len(listed)} videos listed in {source} exist "
+                                    f"(first: {listed[0][0] if listed else '-'})")
+        self.mode, self.alpha, self.backend, self.max_retries = mode, alpha, backend, max_retries
+        self.num_frames, self.sampling_rate, self.target_fps = num_frames, sampling_rate, target_fps
+        self.num_clips, self.num_crops = (num_clips, num_crops) if mode == "test" else (1, 1)
+        if mode == "train":
+            self.transforms = [train_transform(crop_size, *short_side)]
+        else:
+            spatial = [1] if num_crops == 1 else list(range(num_crops))
+            self.transforms = [test_transform(test_short_side, test_crop_size, i) for i in spatial]
+        # failures are appended to files, so DataLoader workers can report them too
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def __len__(self) -> int:
+        return len(self.videos) * self.num_clips * self.num_crops
+
+    def __getitem__(self, index: int):
+        for _ in range(self.max_retries):
+            video = index // (self.num_clips * self.num_crops)
+            path, label = self.videos[video]
+            try:
+                return self._view(index, path), label, video
+            except (VideoDecodeError, OSError) as e:
+                self._log_skip(path, e)
+                # another sample instead: random in training, the next video's view in testing
+                step = self.num_clips * self.num_crops
+                index = (int(torch.randint(len(self), ())) if self.mode == "train"
+                         else (index + step) % len(self))
+        raise RuntimeError(f"{self.max_retries} videos in a row failed to decode (the last: "
+                           f"{path}); see {self.log_dir}")
+
+    def _view(self, index: int, path: Path) -> list[torch.Tensor]:
+        clip_index = (index // self.num_crops) % self.num_clips if self.mode == "test" else -1
+        with VideoReader(path, backend=self.backend) as reader:
+            indices = sample_indices(reader.num_frames, reader.fps, self.num_frames,
+                                     self.sampling_rate, self.target_fps, clip_index,
+                                     self.num_clips)
+            frames = reader.get_frames(indices)  # (T, H, W, 3) uint8
+        clip = self.transforms[index % len(self.transforms)](frames)  # (3, T, h, w)
+        return pack_pathways(clip, self.alpha)
+
+    def _log_skip(self, path: Path, error: Exception) -> None:
+        line = f"{path}\t{str(error).replace(chr(10), ' ')}\n"
+        with open(self.log_dir / f"skipped-{os.getpid()}.tsv", "a", encoding="utf-8") as f:
+            f.write(line)
+
+    def pop_skipped(self) -> dict[str, str]:
+        """Videos that failed to decode since the last call, from every worker: {path: reason}."""
+        skipped = {}
+        for log in sorted(self.log_dir.glob("skipped-*.tsv")):
+            for line in log.read_text(encoding="utf-8").splitlines():
+                path, _, reason = line.partition("\t")
+                skipped[path] = reason
+            log.unlink()
+        return skipped
+
+    def __repr__(self) -> str:
+        return (f"KineticsDataset({len(self.videos)} videos, {len(self.classnames)} classes, "
+                f"mode={self.mode!r}, {len(self)} views, {len(self.missing)} missing)")
