@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -50,6 +52,69 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train from a YAML config; resumable with --resume."""
+    from .train import NonFiniteLossError, Trainer, load_config
+    from .train.distributed import cleanup
+
+    overrides = list(args.overrides)
+    if args.max_steps is not None:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    config = load_config(args.config, overrides)
+    try:
+        trainer = Trainer(config, args.out, resume=args.resume, device=args.device,
+                          progress=not args.quiet)
+        results = trainer.fit()
+    except NonFiniteLossError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        cleanup()
+    if trainer.ctx.is_main:
+        results.pop("per_class", None)
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Multi-view evaluation of a checkpoint on the config's validation list."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from .models.weights import load_weights
+    from .train import evaluate, load_config
+    from .train.engine import build_from_config, dataset_from_config
+    from .train.metrics import plot_confusion
+
+    config = load_config(args.config, args.overrides)
+    data = config["data"]
+    if not data["val"]:
+        raise SystemExit("error: the config has no data.val to evaluate on")
+    alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
+    dataset = dataset_from_config(data, data["val"], "test", alpha,
+                                  args.clips or data["eval_clips"], args.crops or data["eval_crops"])
+    config["model"]["pretrained"] = None
+    model = build_from_config(config, len(dataset.classnames))
+    load_weights(model, args.checkpoint)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    loader = DataLoader(dataset, batch_size=config["train"]["batch_size"],
+                        num_workers=data["num_workers"])
+    results = evaluate(model.to(device), loader, len(dataset.classnames), device)
+    skipped = dataset.pop_skipped()
+    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views: "
+          f"top-1 {100 * results['top1']:.2f}%, top-5 {100 * results['top5']:.2f}%"
+          + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        plot_confusion(results["confusion"], dataset.classnames, out / "confusion.png")
+        per_class = dict(zip(dataset.classnames, results["per_class"]))
+        (out / "eval.json").write_text(json.dumps(
+            {"top1": results["top1"], "top5": results["top5"], "videos": results["videos"],
+             "per_class": per_class, "skipped": skipped}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `slowfast-edu`."""
     parser = argparse.ArgumentParser(prog="slowfast-edu", description=__doc__)
@@ -61,12 +126,40 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"one of: {', '.join(PRESETS)}")
     info.add_argument("--size", type=int, default=None, help="frame size (default: the preset's)")
     info.set_defaults(func=cmd_info)
+
+    train = sub.add_parser("train", help="train from a YAML config (see configs/)")
+    train.add_argument("config", help="a YAML file, e.g. configs/synthetic_tiny_cpu.yaml")
+    train.add_argument("--out", required=True, help="folder for checkpoints, metrics and plots")
+    train.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    train.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("overrides", nargs="*", metavar="key=value",
+                       help="config overrides, e.g. train.epochs=2 optim.base_lr=0.05")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="multi-view evaluation of a checkpoint")
+    evaluate.add_argument("config")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--clips", type=int, default=None, help="temporal views (default 10)")
+    evaluate.add_argument("--crops", type=int, default=None, help="spatial views (default 3)")
+    evaluate.add_argument("--out", default=None, help="folder for eval.json and the confusion "
+                          "matrix")
+    evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("overrides", nargs="*", metavar="key=value")
+    evaluate.set_defaults(func=cmd_eval)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `slowfast-edu` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `key=value` overrides may follow options (argparse alone would reject them there)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides") or any("=" not in e or e.startswith("-") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = list(args.overrides) + extra
     return args.func(args)
 
 

@@ -1,0 +1,322 @@
+"""The trainer: the paper's recipe, with checkpoints that make a killed run resume exactly.
+
+One optimizer step = `accumulate` batches of `batch_size` clips on each of the world's processes.
+The learning rate follows `schedule.learning_rate` per step. `last.pt` is written at every epoch's
+end and every `checkpoint_every` steps, `best.pt` when validation top-1 improves; `metrics.csv`
+holds the training log (loss and lr every `log_every` steps, accuracies at each evaluation) and
+is rewritten from the checkpoint on resume, so it ends exactly as an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import update_bn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..data.kinetics import KineticsDataset
+from ..models import build_model
+from ..models.weights import load_pretrained, load_weights
+from . import distributed
+from .checkpoint import load_training_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .loader import ResumableSampler, SeededViews
+from .metrics import VideoScores, plot_confusion, topk_correct
+from .optim import build_optimizer, scaled_lr
+from .plots import plot_curves
+from .schedule import learning_rate
+
+LOG_EVERY = 10  # steps between training rows in metrics.csv
+COLUMNS = ("split", "epoch", "step", "lr", "loss", "top1", "top5")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stopped, the last good checkpoint is kept."""
+
+
+def model_inputs(batch_inputs: list[torch.Tensor], arch: str, device: torch.device,
+                 channels_last: bool = False) -> list[torch.Tensor]:
+    """The pathways a model takes from a dataset's `[slow, fast]`: both, or the one it has."""
+    chosen = {"slowfast": batch_inputs, "slow": batch_inputs[:1], "fast": batch_inputs[1:]}[arch]
+    fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
+    return [x.to(device, non_blocking=True, memory_format=fmt) for x in chosen]
+
+
+def dataset_from_config(data: dict, source: str, mode: str, alpha: int, clips: int = 1,
+                        crops: int = 1) -> KineticsDataset:
+    """A KineticsDataset with the data section's settings."""
+    return KineticsDataset(
+        source, mode=mode, video_root=data["video_root"], classnames=data["classnames"],
+        num_frames=data["num_frames"], sampling_rate=data["sampling_rate"], alpha=alpha,
+        target_fps=data["target_fps"], num_clips=clips, num_crops=crops,
+        crop_size=data["crop_size"], short_side=tuple(data["short_side"]),
+        test_short_side=data["test_short_side"], test_crop_size=data["test_crop_size"],
+        backend=data["backend"])
+
+
+def build_from_config(config: dict, num_classes: int) -> nn.Module:
+    """The model section: a preset, its overrides, and optionally pretrained weights."""
+    section = config["model"]
+    model = build_model(section["name"], num_classes=num_classes, **section["overrides"])
+    pretrained = section["pretrained"]
+    if pretrained == "kinetics400":  # fine-tuning: everything but the classifier
+        state = load_pretrained(section["name"]).state_dict()
+        state = {k: v for k, v in state.items() if not k.startswith("head.")}
+        load_weights(model, state, strict=False)
+    elif pretrained:
+        load_weights(model, pretrained, strict=False)
+    return model
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
+             autocast=nullcontext, channels_last: bool = False, progress: bool = True) -> dict:
+    """Top-1/top-5 with softmax scores averaged over each video's views; per-class accuracy."""
+    was_training = model.training
+    model.eval()
+    scores = VideoScores(num_classes)
+    arch = _unwrap(model).cfg.arch
+    for inputs, labels, videos in tqdm(loader, desc="eval", leave=False, disable=not progress):
+        with autocast():
+            logits = model(model_inputs(inputs, arch, device, channels_last))
+        scores.add(logits, labels, videos)
+    model.train(was_training)
+    return scores.results()
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+class Trainer:
+    """Train a SlowFast-family model on a video list with the paper's recipe."""
+
+    def __init__(self, config: dict, out_dir: str | Path, resume: bool = False,
+                 device: str | None = None, progress: bool = True) -> None:
+        self.config, self.out = config, Path(out_dir)
+        self.ctx = distributed.setup(device)
+        self.progress = progress and self.ctx.is_main
+        data, train, optim = config["data"], config["train"], config["optim"]
+        if not data["train"]:
+            raise ValueError("the config has no data.train: give a video list to train on")
+        torch.manual_seed(config["seed"])  # the same initial weights on every process
+
+        alpha = build_model(config["model"]["name"], **config["model"]["overrides"]).cfg.alpha
+        self.train_set = dataset_from_config(data, data["train"], "train", alpha)
+        self.classnames = self.train_set.classnames
+        self.val_set = (dataset_from_config(data, data["val"], "test", alpha, data["val_clips"],
+                                            data["val_crops"]) if data["val"] else None)
+        model = build_from_config(config, len(self.classnames)).to(self.ctx.device)
+        self.arch = model.cfg.arch
+
+        cuda = self.ctx.device.type == "cuda"
+        self.channels_last = cuda and train["channels_last"]
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last_3d)
+        amp_dtype = None
+        if cuda and train["amp"] in ("auto", "bf16", "fp16", True):
+            bf16 = train["amp"] in ("auto", "bf16", True) and torch.cuda.is_bf16_supported()
+            amp_dtype = torch.bfloat16 if bf16 else torch.float16
+        self.autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype \
+            else nullcontext
+        self.scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        if train["sync_bn"] and self.ctx.world_size > 1:
+            if not cuda:
+                raise ValueError("train.sync_bn needs GPUs (PyTorch's SyncBatchNorm is CUDA-only)")
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.model = model
+        self.forward_model = (DistributedDataParallel(model, device_ids=[self.ctx.device]
+                                                      if cuda else None)
+                              if self.ctx.world_size > 1 else model)
+        if train["compile"]:
+            self.forward_model = torch.compile(self.forward_model)
+
+        self.batch_size, self.accumulate = train["batch_size"], train["accumulate"]
+        global_batch = self.batch_size * self.accumulate * self.ctx.world_size
+        self.peak_lr = scaled_lr(optim["base_lr"], global_batch, optim["reference_batch"])
+        self.optimizer = build_optimizer(model, self.peak_lr, optim["momentum"],
+                                         optim["nesterov"], optim["weight_decay"])
+        self.sampler = ResumableSampler(len(self.train_set), config["seed"], True, self.ctx.rank,
+                                        self.ctx.world_size, self.batch_size)
+        self.batches_per_epoch = len(self.sampler) // self.batch_size
+        self.steps_per_epoch = max(self.batches_per_epoch // self.accumulate, 1)
+
+        self.epoch, self.batch_in_epoch, self.step, self.best_top1 = 0, 0, 0, -1.0
+        self.rows: list[dict] = []
+        self.sums = [0.0, 0.0, 0.0]  # loss, correct, clips since the last training row
+        if resume:
+            self._resume()
+
+    # --- data -------------------------------------------------------------------------------
+    def _loader(self, dataset, sampler=None, batch_size=None) -> DataLoader:
+        workers = self.config["data"]["num_workers"]
+        return DataLoader(SeededViews(dataset, self.config["seed"]), sampler=sampler,
+                          batch_size=batch_size or self.batch_size, num_workers=workers,
+                          pin_memory=self.ctx.device.type == "cuda",
+                          persistent_workers=False, drop_last=False,
+                          generator=torch.Generator().manual_seed(self.config["seed"]))
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"model_state": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(), "epoch": self.epoch,
+                "batch_in_epoch": self.batch_in_epoch, "step": self.step,
+                "best_top1": self.best_top1, "rows": self.rows, "sums": self.sums,
+                "rng": rng_state(), "config": self.config, "classnames": self.classnames}
+
+    def _save(self, name: str = "last.pt") -> None:
+        if self.ctx.is_main:
+            save_checkpoint(self.out / name, self._state())
+
+    def _resume(self) -> None:
+        path = self.out / "last.pt"
+        if not path.exists():
+            raise FileNotFoundError(f"--resume: no {path} to resume from")
+        state = load_training_checkpoint(path)
+        self.model.load_state_dict(state["model_state"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.batch_in_epoch = state["epoch"], state["batch_in_epoch"]
+        self.step, self.best_top1 = state["step"], state["best_top1"]
+        self.rows, self.sums = list(state["rows"]), list(state["sums"])
+        set_rng_state(state["rng"])
+        self._write_metrics()
+
+    def _write_metrics(self) -> None:
+        if not self.ctx.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = self.out / ".metrics.csv.tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        tmp.replace(self.out / "metrics.csv")
+
+    # --- training ---------------------------------------------------------------------------
+    def fit(self) -> dict:
+        """Train until `train.epochs` (or `train.max_steps`); returns the final results."""
+        train = self.config["train"]
+        start = time.perf_counter()
+        results: dict = {}
+        while self.epoch < train["epochs"]:
+            finished = self._train_epoch()
+            if not finished:  # max_steps reached mid-epoch
+                break
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+            skipped = self.train_set.pop_skipped()
+            if skipped and self.ctx.is_main:
+                print(f"epoch {self.epoch}: skipped {len(skipped)} unreadable video(s): "
+                      + "; ".join(f"{p} ({why})" for p, why in list(skipped.items())[:5]))
+            if self.val_set is not None and (self.epoch % train["eval_every"] == 0
+                                             or self.epoch == train["epochs"]):
+                results = self._validate()
+            self._save()
+            distributed.barrier(self.ctx)
+        if self.ctx.is_main:
+            self._save()
+            plot_curves(self.rows, self.out / "curves.png")
+        results.update(steps=self.step, epochs=self.epoch,
+                       minutes=(time.perf_counter() - start) / 60)
+        return results
+
+    def _train_epoch(self) -> bool:
+        """One epoch from where it stands; False if `max_steps` stopped it early."""
+        train, optim = self.config["train"], self.config["optim"]
+        self.sampler.set_epoch(self.epoch, skip=self.batch_in_epoch * self.batch_size)
+        loader = self._loader(self.train_set, self.sampler)
+        self.forward_model.train()
+        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{train['epochs']}",
+                   initial=self.batch_in_epoch, total=self.batches_per_epoch,
+                   disable=not self.progress)
+        for inputs, labels, _ in bar:
+            if self.batch_in_epoch >= self.steps_per_epoch * self.accumulate:
+                break  # the incomplete last accumulation group of the epoch is dropped
+            labels = labels.to(self.ctx.device)
+            last_of_step = (self.batch_in_epoch + 1) % self.accumulate == 0
+            sync = last_of_step or self.ctx.world_size == 1
+            with (nullcontext() if sync else self.forward_model.no_sync()), self.autocast():
+                logits = self.forward_model(model_inputs(inputs, self.arch, self.ctx.device,
+                                                         self.channels_last))
+                loss = nn.functional.cross_entropy(logits.float(), labels)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"the loss became {loss.item()} at epoch {self.epoch + 1}, step "
+                    f"{self.step + 1}; training stopped and {self.out / 'last.pt'} "
+                    f"still holds the last good state. Lower optim.base_lr, or check the data.")
+            self.scaler.scale(loss / self.accumulate).backward()
+            self.sums = [a + b for a, b in zip(self.sums, [
+                loss.item() * len(labels), topk_correct(logits, labels, (1,))[0], len(labels)])]
+            self.batch_in_epoch += 1
+            if not last_of_step:
+                continue
+            # the rate of this optimizer step: the same for any batch / accumulation / world split
+            step_in_epoch = self.batch_in_epoch // self.accumulate - 1
+            lr = learning_rate(self.epoch + step_in_epoch / self.steps_per_epoch,
+                               train["epochs"], self.peak_lr, optim["warmup_epochs"],
+                               optim["warmup_start_factor"], optim["final_lr_factor"])
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            if self.step % LOG_EVERY == 0:
+                self._log_train(lr)
+                bar.set_postfix(loss=f"{self.rows[-1]['loss']:.3f}", lr=f"{lr:.3g}")
+            if train["checkpoint_every"] and self.step % train["checkpoint_every"] == 0:
+                self._save()
+            if train["max_steps"] and self.step >= train["max_steps"]:
+                self._save()
+                return False
+        return True
+
+    def _log_train(self, lr: float) -> None:
+        loss, correct, seen = distributed.all_reduce_sum(self.sums, self.ctx)
+        self.rows.append({"split": "train", "epoch": self.epoch + 1, "step": self.step,
+                          "lr": round(lr, 8), "loss": round(loss / max(seen, 1), 6),
+                          "top1": round(correct / max(seen, 1), 6), "top5": ""})
+        self.sums = [0.0, 0.0, 0.0]
+        self._write_metrics()
+
+    def _validate(self) -> dict:
+        """Precise BN (if asked), then single-view validation on rank 0; best.pt on improvement."""
+        results: dict = {}
+        if self.ctx.is_main:
+            n = self.config["train"]["precise_bn_batches"]
+            if n:
+                self.precise_bn(n)
+            loader = self._loader(self.val_set)
+            results = evaluate(self.model, loader, len(self.classnames), self.ctx.device,
+                               self.autocast, self.channels_last, self.progress)
+            self.rows.append({"split": "val", "epoch": self.epoch, "step": self.step, "lr": "",
+                              "loss": "", "top1": round(results["top1"], 6),
+                              "top5": round(results["top5"], 6)})
+            self._write_metrics()
+            if results["top1"] > self.best_top1:
+                self.best_top1 = results["top1"]
+                self._save("best.pt")
+            plot_confusion(results["confusion"], self.classnames, self.out / "confusion.png")
+            results = {"val_top1": results["top1"], "val_top5": results["top5"],
+                       "per_class": results["per_class"]}
+        distributed.barrier(self.ctx)
+        return results
+
+    def precise_bn(self, num_batches: int) -> None:
+        """Recompute every BN's statistics as a true average over `num_batches` training batches
+        (the running averages lag behind the weights at the end of training)."""
+        sampler = ResumableSampler(len(self.train_set), self.config["seed"] + 7919)
+        sampler.set_epoch(self.epoch)
+        loader = self._loader(self.train_set, sampler)
+        batches = ((model_inputs(inputs, self.arch, self.ctx.device, self.channels_last),)
+                   for inputs, _, _ in itertools.islice(loader, num_batches))
+        with self.autocast():
+            update_bn(batches, self.model)

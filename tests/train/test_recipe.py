@@ -1,0 +1,97 @@
+"""The pieces of the recipe: schedule, optimizer groups, lr scaling, config, metrics, sampler."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import slowfast_edu as se
+from slowfast_edu.train.config import load_config
+from slowfast_edu.train.loader import ResumableSampler, SeededViews
+from slowfast_edu.train.metrics import VideoScores, topk_correct
+from slowfast_edu.train.optim import build_optimizer, parameter_groups, scaled_lr
+from slowfast_edu.train.schedule import learning_rate
+
+
+def test_schedule_warms_up_linearly_then_follows_a_cosine_to_zero():
+    # PySlowFast's K400 recipe: 196 epochs, 34 warm-up epochs from 0.01 to the cosine, peak 0.8
+    lr = lambda e: learning_rate(e, 196, 0.8, 34, 0.01 / 0.8)  # noqa: E731
+    assert lr(0) == pytest.approx(0.01)
+    cos34 = 0.8 * (math.cos(math.pi * 34 / 196) + 1) / 2
+    assert lr(17) == pytest.approx((0.01 + cos34) / 2)
+    assert lr(34) == pytest.approx(cos34)
+    assert lr(98) == pytest.approx(0.4)
+    assert lr(196) == pytest.approx(0.0, abs=1e-12)
+    assert learning_rate(5, 10, 1.0, final_lr_factor=0.1) == pytest.approx(0.55)
+
+
+def test_no_weight_decay_on_bn_and_biases_and_nesterov():
+    model = se.build_model("slowfast_tiny", num_classes=3)
+    decay, no_decay = parameter_groups(model, 1e-4)
+    bn = [p for m in model.modules() if isinstance(m, torch.nn.BatchNorm3d)
+          for p in m.parameters()]
+    assert {id(p) for p in no_decay["params"]} == {id(p) for p in bn} | {
+        id(model.head.proj.bias)}
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+    opt = build_optimizer(model, 0.1)
+    assert opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9
+    assert scaled_lr(0.1, 8, 64) == pytest.approx(0.0125)
+
+
+def test_config_defaults_overrides_and_typos(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model: {name: slow_tiny}\ntrain: {epochs: 3}\n")
+    config = load_config(path, ["train.epochs=5", "optim.base_lr=5e-2",
+                                "model.overrides={alpha: 8}"])
+    assert config["train"]["epochs"] == 5 and config["optim"]["base_lr"] == 0.05
+    assert config["model"] == {"name": "slow_tiny", "overrides": {"alpha": 8}, "pretrained": None}
+    assert config["optim"]["nesterov"] is True  # a default
+    with pytest.raises(KeyError, match="unknown setting 'train.epoch'.*train.epochs"):
+        load_config(path, ["train.epoch=2"])
+    with pytest.raises(ValueError, match="not key=value"):
+        load_config(path, ["epochs"])
+    with pytest.raises(FileNotFoundError, match="no config file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_views_are_averaged_per_video():
+    scores = VideoScores(3)
+    # video 0 (label 2): one view says class 0 a little, two views say class 2
+    scores.add(torch.tensor([[2.0, 0, 0], [0, 0, 3], [0, 0, 3]]), torch.tensor([2, 2, 2]),
+               torch.tensor([0, 0, 0]))
+    scores.add(torch.tensor([[0.0, 5, 0]]), torch.tensor([0]), torch.tensor([1]))
+    r = scores.results()
+    assert r["videos"] == 2 and r["top1"] == 0.5 and r["top5"] == 1.0
+    assert r["per_class"] == [0.0, 0.0, 1.0]
+    assert r["confusion"].tolist() == [[0, 1, 0], [0, 0, 0], [0, 0, 1]]
+    assert topk_correct(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]), (1, 5)) \
+        == [1, 2]
+
+
+def test_sampler_resumes_and_shards_by_batches():
+    full = [i for _, i in ResumableSampler(10, seed=3, batch_size=2)]
+    s = ResumableSampler(10, seed=3, batch_size=2)
+    s.set_epoch(0, skip=4)
+    assert [i for _, i in s] == full[4:]
+    ranks = [[i for _, i in ResumableSampler(10, 3, True, r, 2, 2)] for r in range(2)]
+    steps = [ranks[0][j:j + 2] + ranks[1][j:j + 2] for j in range(0, 6, 2)]
+    assert [i for step in steps for i in step][:10] == full  # rank r = chunk r of each step
+    s.set_epoch(1)
+    assert [i for _, i in s] != full  # a new order each epoch
+
+
+def test_seeded_views_are_reproducible_and_leave_the_global_rng_alone():
+    class Noise(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return torch.rand(3)
+
+    views = SeededViews(Noise(), seed=1)
+    state = torch.get_rng_state()
+    a = views[(0, 2)]
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(a, views[(0, 2)]) and not torch.equal(a, views[(1, 2)])
