@@ -148,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default=None)
     evaluate.add_argument("overrides", nargs="*", metavar="key=value")
     evaluate.set_defaults(func=cmd_eval)
+
+    data = sub.add_parser("data", help="build datasets: a Kinetics subset, the synthetic set")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    from .data.subset import add_subset_arguments
+
+    add_subset_arguments(data_sub.add_parser(
+        "kinetics-subset", help="trim and resize a few Kinetics classes from a local copy or "
+        "by downloading"))
     return parser
 
 

@@ -41,3 +41,10 @@ def test_console_script_runs():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "slow_tiny" in result.stdout
+
+
+def test_data_kinetics_subset_is_wired(tmp_path, capsys):
+    assert main(["data", "kinetics-subset", "--annotations", str(tmp_path / "none.csv"),
+                 "--classes", "2", "--per-class", "1", "--out", str(tmp_path / "o"),
+                 "--source", str(tmp_path)]) == 2
+    assert "none.csv" in capsys.readouterr().err
