@@ -2,12 +2,14 @@
 
 from .data.sampling import pack_pathways
 from .models import (SlowFastConfig, build_model, convert_state_dict, count_flops, count_params,
-                     example_inputs, get_config, list_models, load_pretrained)
+                     example_inputs, get_config, list_models, load_default_model,
+                     load_pretrained, optimize_for_inference)
 from .models.describe import describe
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SlowFastConfig", "build_model", "convert_state_dict", "count_flops", "count_params",
-    "describe", "example_inputs", "get_config", "list_models", "load_pretrained", "pack_pathways",
+    "describe", "example_inputs", "get_config", "list_models", "load_default_model",
+    "load_pretrained", "optimize_for_inference", "pack_pathways",
 ]

@@ -2,6 +2,8 @@
 
 from .config import FAST_INPUTS, FUSIONS, SlowFastConfig
 from .convert import convert_state_dict
+from .default import load_default_model
+from .inference import fold_bn, optimize_for_inference
 from .measure import count_flops, count_params, example_inputs
 from .presets import PRESETS, build_model, get_config, list_models
 from .slowfast import SinglePathway, SlowFast, build_network
@@ -10,6 +12,6 @@ from .weights import CheckpointError, load_checkpoint, load_pretrained, load_wei
 __all__ = [
     "FAST_INPUTS", "FUSIONS", "PRESETS", "CheckpointError", "SinglePathway", "SlowFast",
     "SlowFastConfig", "build_model", "build_network", "convert_state_dict", "count_flops",
-    "count_params", "example_inputs", "get_config", "list_models", "load_checkpoint",
-    "load_pretrained", "load_weights",
+    "count_params", "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
+    "load_default_model", "load_pretrained", "load_weights", "optimize_for_inference",
 ]
