@@ -98,7 +98,8 @@ class KineticsDataset(Dataset):
                  num_frames: int = 32, sampling_rate: int = 2, alpha: int = 4,
                  target_fps: float = 30.0, num_clips: int = 10, num_crops: int = 3,
                  crop_size: int = 224, short_side: tuple[int, int] = (256, 320),
-                 test_short_side: int = 256, test_crop_size: int = 256, split: str | None = None,
+                 test_short_side: int = 256, test_crop_size: int = 256, flip: bool = True,
+                 split: str | None = None,
                  backend: str = "auto", max_retries: int = 20,
                  log_dir: str | os.PathLike | None = None) -> None:
         if mode not in ("train", "test"):
@@ -115,7 +116,8 @@ class KineticsDataset(Dataset):
         self.num_frames, self.sampling_rate, self.target_fps = num_frames, sampling_rate, target_fps
         self.num_clips, self.num_crops = (num_clips, num_crops) if mode == "test" else (1, 1)
         if mode == "train":
-            self.transforms = [train_transform(crop_size, *short_side)]
+            # no flips where direction is the label (left/right motion classes)
+            self.transforms = [train_transform(crop_size, *short_side, flip=flip)]
         else:
             spatial = [1] if num_crops == 1 else list(range(num_crops))
             self.transforms = [test_transform(test_short_side, test_crop_size, i) for i in spatial]

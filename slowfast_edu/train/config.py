@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
         "target_fps": 30,
         "crop_size": 224,
         "short_side": [256, 320],
+        "flip": True,  # random horizontal flips in training (off when left/right is the label)
         "test_short_side": 256,
         "test_crop_size": 256,
         "val_clips": 1,  # views while training (single view); `eval` uses eval_clips x eval_crops

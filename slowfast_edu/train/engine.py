@@ -58,7 +58,7 @@ def dataset_from_config(data: dict, source: str, mode: str, alpha: int, clips: i
         target_fps=data["target_fps"], num_clips=clips, num_crops=crops,
         crop_size=data["crop_size"], short_side=tuple(data["short_side"]),
         test_short_side=data["test_short_side"], test_crop_size=data["test_crop_size"],
-        backend=data["backend"])
+        flip=data["flip"], backend=data["backend"])
 
 
 def build_from_config(config: dict, num_classes: int) -> nn.Module:

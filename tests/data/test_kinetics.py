@@ -119,3 +119,9 @@ def test_bad_lists_give_clear_errors(tmp_path):
     (tmp_path / "none.csv").write_text("a.mp4 0\n")
     with pytest.raises(FileNotFoundError, match="none of the 1 videos"):
         KineticsDataset(tmp_path / "none.csv")
+
+
+def test_flips_can_be_turned_off_for_direction_labels(videos):
+    ds = KineticsDataset(videos / "train.csv", mode="train", flip=False, **SMALL)
+    steps = [t for t in ds.transforms[0].transforms.transforms]
+    assert not any(type(t).__name__ == "RandomHorizontalFlip" for t in steps)
