@@ -153,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", required=True)
     from .data.subset import add_subset_arguments
 
+    from .explain.cli import add_explain_arguments
+
+    add_explain_arguments(sub.add_parser(
+        "explain", help="Grad-CAM of each pathway over time and the top-5 of a clip"))
+
     add_subset_arguments(data_sub.add_parser(
         "kinetics-subset", help="trim and resize a few Kinetics classes from a local copy or "
         "by downloading"))
