@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
         "channels_last": True,  # CUDA only
         "compile": False,
         "sync_bn": False,  # DDP
+        "threads": None,  # torch threads of the training process (None: torch's default). On a
+        #                   2-core laptop, 1 thread + 1 data worker beats 2 threads fighting it
     },
 }
 

@@ -107,6 +107,8 @@ class Trainer:
         data, train, optim = config["data"], config["train"], config["optim"]
         if not data["train"]:
             raise ValueError("the config has no data.train: give a video list to train on")
+        if train["threads"]:
+            torch.set_num_threads(int(train["threads"]))
         torch.manual_seed(config["seed"])  # the same initial weights on every process
 
         alpha = build_model(config["model"]["name"], **config["model"]["overrides"]).cfg.alpha
