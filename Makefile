@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab install clean
+.PHONY: demo test lab install clean default-model
 
 # (re)install when the venv is missing or pyproject.toml changed
 $(STAMP): pyproject.toml
@@ -23,6 +23,12 @@ demo: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+# Rebuild the embedded default model: the synthetic set, the committed config and seed, export.
+default-model: $(STAMP)
+	$(BIN)/slowfast-edu data synthetic --out data/synthetic
+	$(BIN)/slowfast-edu train configs/synthetic_tiny_cpu.yaml --out runs/default_model
+	$(BIN)/slowfast-edu export runs/default_model/best.pt --out slowfast_edu/assets/default_model.pt
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -161,7 +161,60 @@ def build_parser() -> argparse.ArgumentParser:
     add_subset_arguments(data_sub.add_parser(
         "kinetics-subset", help="trim and resize a few Kinetics classes from a local copy or "
         "by downloading"))
+    synthetic = data_sub.add_parser("synthetic", help="generate the synthetic motion set")
+    synthetic.add_argument("--out", required=True, help="output folder")
+    synthetic.add_argument("--train-per-class", type=int, default=40)
+    synthetic.add_argument("--val-per-class", type=int, default=20)
+    synthetic.add_argument("--frames", type=int, default=64)
+    synthetic.add_argument("--size", type=int, default=48, help="frame size in pixels")
+    synthetic.add_argument("--seed", type=int, default=0)
+    synthetic.add_argument("--workers", type=int, default=1)
+    synthetic.set_defaults(func=cmd_synthetic)
+
+    lesson = sub.add_parser("lesson", help="the course's experiments")
+    lesson_sub = lesson.add_subparsers(dest="lesson", required=True)
+    pathways = lesson_sub.add_parser("pathways", help="SlowFast vs Slow-only vs Fast-only on "
+                                     "the synthetic set, equal budgets, on a CPU")
+    pathways.add_argument("--out", required=True)
+    pathways.add_argument("--data", default=None, help="an existing synthetic set (default: "
+                          "generate one in OUT/data)")
+    pathways.add_argument("--quiet", action="store_true")
+    pathways.add_argument("overrides", nargs="*", metavar="key=value")
+    pathways.set_defaults(func=cmd_lesson_pathways)
+
+    export = sub.add_parser("export", help="a trainer checkpoint as a small float16 model file")
+    export.add_argument("checkpoint")
+    export.add_argument("--out", required=True)
+    export.set_defaults(func=cmd_export)
     return parser
+
+
+def cmd_synthetic(args: argparse.Namespace) -> int:
+    """Generate the synthetic motion set."""
+    from .data.synthetic import write_dataset
+
+    counts = write_dataset(args.out, args.train_per_class, args.val_per_class, args.frames,
+                           args.size, args.seed, args.workers)
+    print(f"wrote {counts} videos to {args.out}")
+    return 0
+
+
+def cmd_lesson_pathways(args: argparse.Namespace) -> int:
+    """Run the pathway lesson and print its table."""
+    from .train.lesson import results_table, run_pathways_lesson
+
+    results = run_pathways_lesson(args.out, args.data, args.overrides, not args.quiet)
+    print(results_table(results))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a checkpoint with its class names for `load_exported` (the default model's form)."""
+    from .models.default import export_checkpoint
+
+    path = export_checkpoint(args.checkpoint, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
