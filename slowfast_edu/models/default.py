@@ -2,9 +2,10 @@
 inside the package so the app and the notebooks work offline, with nothing to download.
 
 It is made by `make default-model` (generate the synthetic set, train with
-configs/synthetic_tiny_cpu.yaml and its seed, then `export_checkpoint`). The file holds the
-weights in float16 (half the size; they are float32 again once loaded), the class names, the
-preset and its overrides, and how it was trained.
+configs/synthetic_tiny_cpu.yaml and its seed, then `export_checkpoint`). To fit in a few MB, the
+file stores each convolution and linear weight as int8 with one float scale per output channel
+(w ~ scale * q, q in [-127, 127]) and the other tensors in float16; they are float32 again once
+loaded. It also holds the class names, the preset and its overrides, and how it was trained.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = True
     if missing:
         raise ValueError(f"{checkpoint} is not a checkpoint written by slowfast-edu train "
                          f"(missing {', '.join(sorted(missing))})")
-    weights = {k: (v.half() if half and v.is_floating_point() else v)
-               for k, v in state["model_state"].items()}
+    weights = {k: _compress(v) if half else v for k, v in state["model_state"].items()}
     model = state["config"]["model"]
     asset = {"model_state": weights, "classnames": list(state["classnames"]),
              "model": {"name": model["name"], "overrides": dict(model["overrides"])},
@@ -41,6 +41,22 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = True
     return out
 
 
+def _compress(t: torch.Tensor):
+    """int8 with a per-output-channel scale for weights (2D and up), float16 for the rest."""
+    if not t.is_floating_point():
+        return t
+    if t.dim() < 2:
+        return t.half()
+    scale = t.abs().amax(dim=tuple(range(1, t.dim())), keepdim=True).clamp(min=1e-12) / 127
+    return {"q": torch.round(t / scale).to(torch.int8), "scale": scale.float()}
+
+
+def _expand(t) -> torch.Tensor:
+    if isinstance(t, dict):  # an int8 weight
+        return t["q"].float() * t["scale"]
+    return t.float() if t.is_floating_point() else t
+
+
 def load_exported(path: str | Path) -> nn.Module:
     """A model from an `export_checkpoint` file, in eval mode, with `.classnames` and `.info`."""
     path = Path(path)
@@ -49,8 +65,7 @@ def load_exported(path: str | Path) -> nn.Module:
     asset = torch.load(path, map_location="cpu", weights_only=True)
     model = build_model(asset["model"]["name"], num_classes=len(asset["classnames"]),
                         **asset["model"]["overrides"])
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in asset["model_state"].items()})
+    model.load_state_dict({k: _expand(v) for k, v in asset["model_state"].items()})
     model.classnames, model.info = asset["classnames"], asset["info"]
     return model.eval()
 
