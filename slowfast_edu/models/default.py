@@ -71,7 +71,7 @@ def load_exported(path: str | Path) -> nn.Module:
 
 
 def load_default_model() -> nn.Module:
-    """The embedded `slowfast_tiny` trained on the synthetic motion set (offline, ~4 MB)."""
+    """The embedded `slowfast_tiny` trained on the synthetic motion set (offline, ~3 MB)."""
     if not DEFAULT_MODEL.is_file():
         raise FileNotFoundError(f"the default model file {DEFAULT_MODEL} is missing from this "
                                 f"installation; rebuild it with `make default-model`")
