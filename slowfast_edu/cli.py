@@ -157,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_explain_arguments(sub.add_parser(
         "explain", help="Grad-CAM of each pathway over time and the top-5 of a clip"))
+    from .app.cli import add_demo_arguments
+
+    add_demo_arguments(sub.add_parser(
+        "demo", help="the web app: upload a clip, see the top-5 and each pathway's Grad-CAM"))
+    from .notebooks import add_notebooks_arguments
+
+    add_notebooks_arguments(sub.add_parser(
+        "notebooks", help="the course notebooks: write the student version (no solutions)"))
 
     add_subset_arguments(data_sub.add_parser(
         "kinetics-subset", help="trim and resize a few Kinetics classes from a local copy or "

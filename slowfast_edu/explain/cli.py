@@ -187,10 +187,14 @@ def read_clip(path: str, cfg: SlowFastConfig, view: dict
                                  num_clips=2)
         frames = reader.get_frames(indices)  # (T, H, W, 3) uint8
         fps = reader.fps
+    return clip_inputs(frames, cfg, view), indices.numpy(), float(fps)
+
+
+def clip_inputs(frames: torch.Tensor, cfg: SlowFastConfig, view: dict) -> list[torch.Tensor]:
+    """Decoded frames (T, H, W, 3) uint8 to the model's inputs, a batch of 1 per pathway."""
     clip = test_transform(view["short_side"], view["crop_size"], 1)(frames)  # (3, T, h, w)
     slow, fast = pack_pathways(clip[None], cfg.alpha)  # (1, 3, T/alpha, h, w), (1, 3, T, h, w)
-    chosen = {"slowfast": [slow, fast], "slow": [slow], "fast": [fast]}[cfg.arch]
-    return chosen, indices.numpy(), float(fps)
+    return {"slowfast": [slow, fast], "slow": [slow], "fast": [fast]}[cfg.arch]
 
 
 def parse_target(target: str | None, names: list[str]) -> int | None:

@@ -1,0 +1,145 @@
+"""The Gradio page: upload a clip, pick a model, see the top-5 and where each pathway looked.
+
+One event, `classify(video, model)`, served at `/classify`; its outputs are the top-5 (a
+`gr.Label`, first), the frames each pathway saw, their Grad-CAM over time (a picture and an MP4)
+and the processing time. Every problem with an upload comes back as a `gr.Error` that says what is
+wrong, and the app goes on serving.
+
+Hardening (see `launch`): loopback only unless told otherwise, no share link, uploads of at most
+`MAX_FILE_SIZE`, a queue of at most `QUEUE_SIZE` waiting requests, one request at a time per model
+(its lock, in `models.py`), at most `MAX_SECONDS` of a video read, no flagging (a `gr.Blocks` app
+has none), no `allowed_paths`, no analytics, nothing fetched from the internet at start-up.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read when gradio is imported
+import gradio as gr  # noqa: E402
+
+from ..data import VideoDecodeError  # noqa: E402
+from .inference import analyse  # noqa: E402
+from .models import AppModel, available_models  # noqa: E402
+from .window import MAX_SECONDS  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"  # in a source checkout only
+MAX_FILE_SIZE = "100mb"
+QUEUE_SIZE = 32  # requests waiting beyond this are turned away ("the queue is full")
+KEEP_OUTPUTS = 600.0  # seconds an animation stays in our folder (gradio has copied it by then)
+
+INTRO = f"""# SlowFast: what each pathway saw
+Upload a short video (or record one, or pick an example). The **Slow** pathway sees a few frames
+in full detail, the **Fast** pathway every frame in thin channels (Feichtenhofer et al., 2019).
+Grad-CAM shows where each pathway found the evidence for the top class, frame by frame.
+Long videos are read over the {MAX_SECONDS:.0f} seconds around their centre."""
+
+
+def example_clips(folder: Path = SAMPLES) -> list[str]:
+    """One validation clip per class of `data_samples/`, when the folder exists."""
+    clips: dict[str, str] = {}
+    for line in (folder / "val.csv").read_text().splitlines() if folder.is_dir() else []:
+        path, label = line.split()
+        clips.setdefault(label, str(folder / path))
+    return [clips[label] for label in sorted(clips, key=int)]
+
+
+class OutputFolder:
+    """A private temporary folder for the animations, pruned as requests come, removed at exit."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="slowfast_edu_app_"))
+        atexit.register(shutil.rmtree, self.path, ignore_errors=True)
+
+    def prune(self, keep: float = KEEP_OUTPUTS) -> None:
+        """Delete the files older than `keep` seconds."""
+        now = time.time()
+        for file in self.path.iterdir():
+            try:
+                if now - file.stat().st_mtime > keep:
+                    file.unlink()
+            except FileNotFoundError:  # another request pruned it first
+                pass
+
+
+def build_demo(checkpoint: str | None = None, model: str | None = None,
+               models: dict[str, AppModel] | None = None, samples: Path = SAMPLES,
+               max_seconds: float = MAX_SECONDS) -> gr.Blocks:
+    """The app's `gr.Blocks` (queue configured); `models` defaults to `available_models`."""
+    models = models if models is not None else available_models(checkpoint, model)
+    outputs = OutputFolder()
+
+    def classify(video: str | None, model_name: str) -> tuple:
+        """Top-5, the frames each pathway saw, Grad-CAM over time (picture, MP4), timings."""
+        if not video:
+            raise gr.Error("No video: upload a clip, record one, or pick an example first.",
+                           print_exception=False)
+        entry = models[model_name]  # the dropdown has refused any other name
+        try:
+            entry.get()
+        except Exception as e:  # a checkpoint that vanished or broke since start-up
+            log.exception("cannot load %s", model_name)
+            raise gr.Error(f"Cannot load the model {model_name!r}: {e}",
+                           print_exception=False) from None
+        outputs.prune()
+        try:
+            result = analyse(entry, video, outputs.path, max_seconds)
+        except VideoDecodeError as e:
+            log.warning("rejected an upload: %s", e)
+            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
+        except Exception as e:  # never let one upload take the app down
+            log.exception("failed on %s", Path(video).name)
+            raise gr.Error(f"Could not process {Path(video).name!r}: {type(e).__name__}: {e}",
+                           print_exception=False) from None
+        return (result.top5, result.frames_image, result.cam_image, str(result.animation),
+                result.summary())
+
+    with gr.Blocks(title="SlowFast: what each pathway saw", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:  # gradio's copies: gone after an hour
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column():
+                video = gr.Video(sources=["upload", "webcam"], label="Video clip", height=280)
+                choice = gr.Dropdown(list(models), value=next(iter(models)), label="Model")
+                button = gr.Button("Classify", variant="primary")
+                clips = example_clips(samples)
+                if clips:
+                    gr.Examples([[c] for c in clips], inputs=[video],
+                                label="Examples from the synthetic motion set (data_samples/)")
+            with gr.Column():
+                top5 = gr.Label(num_top_classes=5, label="Top-5")
+                timing = gr.Markdown(label="Processing time")
+                animation = gr.Video(label="Grad-CAM over time: Slow | Fast", autoplay=True,
+                                     loop=True, interactive=False, height=240)
+        # headings above the pictures: a component's own label would cover their corner
+        gr.Markdown("**The frames each pathway saw** (seconds into the video below each)")
+        frames = gr.Image(label="Frames", show_label=False, format="png", interactive=False,
+                          buttons=["download"])
+        gr.Markdown("**Grad-CAM of the top class over time, per pathway**")
+        cams = gr.Image(label="Grad-CAM", show_label=False, format="png", interactive=False,
+                        buttons=["download"])
+        button.click(classify, [video, choice], [top5, frames, cams, animation, timing],
+                     concurrency_limit=len(models), concurrency_id="models")
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    return demo
+
+
+def launch(host: str = "127.0.0.1", port: int | None = 7860, checkpoint: str | None = None,
+           model: str | None = None, *, demo: gr.Blocks | None = None,
+           max_file_size: str | int = MAX_FILE_SIZE, prevent_thread_lock: bool = False,
+           quiet: bool = False) -> gr.Blocks:
+    """Serve the app at http://host:port (blocks unless `prevent_thread_lock`); returns it."""
+    demo = demo if demo is not None else build_demo(checkpoint, model)
+    demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
+                max_file_size=max_file_size, prevent_thread_lock=prevent_thread_lock,
+                quiet=quiet, show_error=False, ssr_mode=False, mcp_server=False,
+                enable_monitoring=False, pwa=False, allowed_paths=None)
+    return demo
