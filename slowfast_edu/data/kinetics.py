@@ -10,6 +10,13 @@ Training gives one random view per video; testing gives K temporal x 3 spatial v
 the video's index, so the scores can be averaged per video. Videos listed but absent are dropped at
 the start (`dataset.missing`); a video that fails to decode is skipped, replaced by another one,
 and logged (`dataset.pop_skipped()`), from any DataLoader worker: an epoch never crashes.
+
+`cache=True` is for small sets (the synthetic motion set: 240 training videos of 64 frames,
+100-200 MB): every video is decoded once, when the dataset is made, and kept in memory as uint8
+frames; each view then samples its window and crop from memory. The views are exactly those of
+reading the files every time (the same frames, the same random draws), only without decoding at
+every epoch, which costs more than a training step of a tiny model. DataLoader workers started by
+fork share the decoded frames with the main process.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
 from .sampling import pack_pathways, sample_indices
 from .transforms import test_transform, train_transform
@@ -101,7 +109,8 @@ class KineticsDataset(Dataset):
                  test_short_side: int = 256, test_crop_size: int = 256, flip: bool = True,
                  split: str | None = None,
                  backend: str = "auto", max_retries: int = 20,
-                 log_dir: str | os.PathLike | None = None) -> None:
+                 log_dir: str | os.PathLike | None = None, cache: bool = False,
+                 progress: bool = False) -> None:
         if mode not in ("train", "test"):
             raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
         if isinstance(classnames, (str, os.PathLike)):
@@ -124,6 +133,11 @@ class KineticsDataset(Dataset):
         # failures are appended to files, so DataLoader workers can report them too
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # video index -> (all frames (N, H, W, 3) uint8, fps), or the decoding error to re-raise
+        self.cache: dict[int, tuple[torch.Tensor, float] | Exception] | None = None
+        if cache:
+            self.cache = decode_whole_videos([path for path, _ in self.videos], backend,
+                                             progress)
 
     def __len__(self) -> int:
         return len(self.videos) * self.num_clips * self.num_crops
@@ -145,11 +159,21 @@ class KineticsDataset(Dataset):
 
     def _view(self, index: int, path: Path) -> list[torch.Tensor]:
         clip_index = (index // self.num_crops) % self.num_clips if self.mode == "test" else -1
-        with VideoReader(path, backend=self.backend) as reader:
-            indices = sample_indices(reader.num_frames, reader.fps, self.num_frames,
-                                     self.sampling_rate, self.target_fps, clip_index,
-                                     self.num_clips)
-            frames = reader.get_frames(indices)  # (T, H, W, 3) uint8
+        video = index // (self.num_clips * self.num_crops)
+        if self.cache is not None:
+            cached = self.cache[video]
+            if isinstance(cached, Exception):  # skipped and replaced, as when read each time
+                raise cached
+            everything, fps = cached  # (N, H, W, 3) uint8
+            indices = sample_indices(len(everything), fps, self.num_frames, self.sampling_rate,
+                                     self.target_fps, clip_index, self.num_clips)
+            frames = everything[indices]  # (T, H, W, 3) uint8
+        else:
+            with VideoReader(path, backend=self.backend) as reader:
+                indices = sample_indices(reader.num_frames, reader.fps, self.num_frames,
+                                         self.sampling_rate, self.target_fps, clip_index,
+                                         self.num_clips)
+                frames = reader.get_frames(indices)  # (T, H, W, 3) uint8
         clip = self.transforms[index % len(self.transforms)](frames)  # (3, T, h, w)
         return pack_pathways(clip, self.alpha)
 
@@ -171,3 +195,23 @@ class KineticsDataset(Dataset):
     def __repr__(self) -> str:
         return (f"KineticsDataset({len(self.videos)} videos, {len(self.classnames)} classes, "
                 f"mode={self.mode!r}, {len(self)} views, {len(self.missing)} missing)")
+
+
+def decode_whole_videos(paths: list[Path], backend: str = "auto", progress: bool = False
+                        ) -> dict[int, tuple[torch.Tensor, float] | Exception]:
+    """{i: (every frame of paths[i] as (N, H, W, 3) uint8, fps) or the error that stopped it}.
+
+    One video after the other, in this thread, with PyAV for "auto": decord's threads, started
+    in a process, can crash or hang the DataLoader workers it forks later, and PyAV's frames are
+    the same as decord's wherever "auto" would choose decord.
+    """
+    backend = "pyav" if backend == "auto" else backend
+    decoded: dict[int, tuple[torch.Tensor, float] | Exception] = {}
+    for i, path in enumerate(tqdm(paths, unit="video", desc="decoding videos into memory",
+                                  disable=not progress)):
+        try:
+            with VideoReader(path, backend=backend) as reader:
+                decoded[i] = reader.get_frames(range(reader.num_frames)), reader.fps
+        except (VideoDecodeError, OSError) as e:
+            decoded[i] = e
+    return decoded

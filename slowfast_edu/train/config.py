@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "eval_crops": 3,
         "num_workers": 2,
         "backend": "auto",
+        "cache": False,  # decode every video once into memory (small sets: the synthetic one)
     },
     "optim": {
         "base_lr": 0.1,  # for `reference_batch` clips; scaled linearly with the real batch

@@ -50,7 +50,7 @@ def model_inputs(batch_inputs: list[torch.Tensor], arch: str, device: torch.devi
 
 
 def dataset_from_config(data: dict, source: str, mode: str, alpha: int, clips: int = 1,
-                        crops: int = 1) -> KineticsDataset:
+                        crops: int = 1, progress: bool = False) -> KineticsDataset:
     """A KineticsDataset with the data section's settings."""
     return KineticsDataset(
         source, mode=mode, video_root=data["video_root"], classnames=data["classnames"],
@@ -58,7 +58,18 @@ def dataset_from_config(data: dict, source: str, mode: str, alpha: int, clips: i
         target_fps=data["target_fps"], num_clips=clips, num_crops=crops,
         crop_size=data["crop_size"], short_side=tuple(data["short_side"]),
         test_short_side=data["test_short_side"], test_crop_size=data["test_crop_size"],
-        flip=data["flip"], backend=data["backend"])
+        flip=data["flip"], backend=data["backend"], cache=data["cache"], progress=progress)
+
+
+def datasets_from_config(config: dict, progress: bool = False
+                         ) -> tuple[KineticsDataset, KineticsDataset | None]:
+    """The training set and the validation set (None without data.val) a config trains on."""
+    data = config["data"]
+    alpha = build_model(config["model"]["name"], **config["model"]["overrides"]).cfg.alpha
+    train_set = dataset_from_config(data, data["train"], "train", alpha, progress=progress)
+    val_set = (dataset_from_config(data, data["val"], "test", alpha, data["val_clips"],
+                                   data["val_crops"], progress) if data["val"] else None)
+    return train_set, val_set
 
 
 def build_from_config(config: dict, num_classes: int) -> nn.Module:
@@ -100,7 +111,10 @@ class Trainer:
     """Train a SlowFast-family model on a video list with the paper's recipe."""
 
     def __init__(self, config: dict, out_dir: str | Path, resume: bool = False,
-                 device: str | None = None, progress: bool = True) -> None:
+                 device: str | None = None, progress: bool = True,
+                 datasets: tuple[KineticsDataset, KineticsDataset | None] | None = None) -> None:
+        """`datasets`: (train, val) made by `datasets_from_config` for this config, to share
+        decoded clips between several trainers (the pathway lesson); default: made here."""
         self.config, self.out = config, Path(out_dir)
         self.ctx = distributed.setup(device)
         self.progress = progress and self.ctx.is_main
@@ -111,11 +125,8 @@ class Trainer:
             torch.set_num_threads(int(train["threads"]))
         torch.manual_seed(config["seed"])  # the same initial weights on every process
 
-        alpha = build_model(config["model"]["name"], **config["model"]["overrides"]).cfg.alpha
-        self.train_set = dataset_from_config(data, data["train"], "train", alpha)
+        self.train_set, self.val_set = datasets or datasets_from_config(config, self.progress)
         self.classnames = self.train_set.classnames
-        self.val_set = (dataset_from_config(data, data["val"], "test", alpha, data["val_clips"],
-                                            data["val_crops"]) if data["val"] else None)
         model = build_from_config(config, len(self.classnames)).to(self.ctx.device)
         self.arch = model.cfg.arch
 

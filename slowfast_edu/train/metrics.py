@@ -54,13 +54,11 @@ class VideoScores:
 
 def plot_confusion(confusion: torch.Tensor, classnames: list[str], path: str | Path) -> Path:
     """Save the confusion matrix (rows: true class, columns: predicted) as a figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
 
     n = len(classnames)
-    fig, ax = plt.subplots(figsize=(max(4, 0.35 * n + 2), max(3.5, 0.35 * n + 1.5)))
+    fig = Figure(figsize=(max(4, 0.35 * n + 2), max(3.5, 0.35 * n + 1.5)))
+    ax = fig.subplots()
     normalised = confusion.float() / confusion.sum(1, keepdim=True).clamp(min=1)
     ax.imshow(normalised.numpy(), cmap="Blues", vmin=0, vmax=1)
     if n <= 40:
@@ -71,5 +69,4 @@ def plot_confusion(confusion: torch.Tensor, classnames: list[str], path: str | P
     ax.set_title("confusion matrix (fraction of each true class)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return Path(path)

@@ -11,12 +11,10 @@ def plot_curves(rows: list[dict], path: str | Path) -> Path | None:
     val = [r for r in rows if r["split"] == "val"]
     if not train and not val:
         return None
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend stays as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_loss, ax_lr, ax_acc) = plt.subplots(1, 3, figsize=(13, 3.5))
+    fig = Figure(figsize=(13, 3.5))
+    ax_loss, ax_lr, ax_acc = fig.subplots(1, 3)
     steps = [r["step"] for r in train]
     ax_loss.plot(steps, [r["loss"] for r in train])
     ax_loss.set(title="training loss", xlabel="step")
@@ -31,5 +29,4 @@ def plot_curves(rows: list[dict], path: str | Path) -> Path | None:
     ax_acc.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return Path(path)
