@@ -5,7 +5,7 @@ shape it is (red circle, blue square, yellow triangle: appearance, visible in an
 and *which way it moves* (left or right: motion). The motion is visible only at a high frame rate:
 
 - the clip is cut into segments of `MAX_SEGMENT` = 4 frames (starting at a random point of one);
-- within a segment the shape glides steadily, 4 to 5 pixels per frame, to the left or the right;
+- within a segment the shape glides steadily, 3 to 4 pixels per frame, to the left or the right;
 - at every cut it jumps to a new, uniformly random place (a square or triangle also to a random
   orientation), so two frames 4 or more apart are never in the same segment.
 
@@ -23,7 +23,8 @@ the colour and the shape. SlowFast gets both right.
 Distractors keep it from being trivial: a smooth random background texture, per-frame pixel noise,
 size, colour and speed jitter within a class, and a grey ring that also glides (left, right or not
 at all, at random in each segment), so "something moves left" is not enough: it must be the
-coloured shape. Never flip these clips horizontally as augmentation: a flip turns left into right.
+coloured shape. `one_moving_object(plan)` draws the clip without the ring and without the jumps:
+the shape glides steadily through every frame. Never flip these clips horizontally as augmentation: a flip turns left into right.
 
 The module-level knobs (`SEGMENTS`, `SPEED`, `RADIUS`, `BACKGROUND`, `NOISE`, `DISTRACTOR`) are
 there to be changed: make the segments longer than the Slow pathway's frame gap and watch
@@ -33,6 +34,7 @@ bytes); `write_dataset(out_dir)` writes mp4 files and the CSVs that `KineticsDat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -56,8 +58,10 @@ FPS = 30
 # The design's knobs. Pixel values are for 64 x 64 frames and scale with the frame size.
 SEGMENTS = (4,)  # segment lengths in frames, drawn at random; keep them below the Slow gap
 MAX_SEGMENT = max(SEGMENTS)  # frames this far apart or more show independent placements
-SPEED = (4.0, 5.0)  # pixels per frame of the gliding shape, drawn per clip
-RADIUS = (9.0, 12.0)  # of the shape, drawn per clip (the ring's is 0.7 to 1 times that)
+SPEED = (3.0, 4.0)  # pixels per frame of the gliding shape, drawn per clip
+# of the shape, drawn per clip (the ring's is 0.7 to 1 times that): about 11% of the frame, so
+# that a model's Grad-CAM map at res5 (8 x 8 cells at 64 px) can show where it is
+RADIUS = (11.0, 14.0)
 BACKGROUND = (20, 60)  # grey range of the background texture (dark: every shape is brighter)
 NOISE = 3.0  # standard deviation of the per-frame pixel noise, in grey levels
 DISTRACTOR = True  # draw the gliding grey ring
@@ -96,6 +100,7 @@ class ClipPlan:
     ring_radius: float
     background: np.ndarray  # (H, W, 3) float
     noise_seed: int
+    distractor: bool = True  # draw the ring (False: a clip with one moving object, the shape)
 
 
 def _segments(rng: np.random.Generator, num_frames: int) -> np.ndarray:
@@ -149,7 +154,8 @@ def plan_clip(class_id: int, seed: int, num_frames: int = 64, size: int = 64) ->
     ring_radius = radius * rng.uniform(0.7, 1.0)
     ring_x, ring_y = _glide(rng, segment, size, ring_velocity, ring_radius)
     return ClipPlan(size, colour, shape, radius, direction, speed, segment, x, y, angle,
-                    ring_x, ring_y, ring_radius, _background(rng, size), int(rng.integers(2**31)))
+                    ring_x, ring_y, ring_radius, _background(rng, size), int(rng.integers(2**31)),
+                    DISTRACTOR)
 
 
 def _sdf(shape: str, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:
@@ -180,7 +186,7 @@ def render_clip(plan: ClipPlan) -> np.ndarray:
     """Draw `plan`: (T, H, W, 3) uint8 RGB frames."""
     t = len(plan.x)
     frames = np.repeat(plan.background[None], t, axis=0)  # (T, H, W, 3)
-    if DISTRACTOR:
+    if plan.distractor:
         ring = _coverage(plan.size, "ring", plan.ring_x, plan.ring_y, np.zeros(t),
                          plan.ring_radius)[..., None]  # (T, H, W, 1)
         frames = frames * (1 - ring) + 200.0 * ring
@@ -188,6 +194,16 @@ def render_clip(plan: ClipPlan) -> np.ndarray:
     frames = frames * (1 - shape) + plan.colour * shape
     frames += np.random.default_rng(plan.noise_seed).normal(0, NOISE, frames.shape)
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+
+
+def one_moving_object(plan: ClipPlan) -> ClipPlan:
+    """The clip of `plan` with no ring and the shape gliding steadily from its first place through
+    every frame (one segment, no jumps): one moving object, e.g. to check where a model looks."""
+    steps = np.arange(len(plan.x))  # (T,)
+    return dataclasses.replace(
+        plan, distractor=False, segment=np.zeros_like(plan.segment),
+        x=plan.x[0] + plan.direction * plan.speed * steps, y=np.full_like(plan.y, plan.y[0]),
+        angle=np.full_like(plan.angle, plan.angle[0]))
 
 
 def object_mask(plan: ClipPlan) -> np.ndarray:

@@ -23,8 +23,9 @@ a softmax at test time). captum differentiates whatever its forward function ret
 same map from captum, give it a forward function that returns probabilities (as our test does).
 
 The default layers are the last bottleneck of res5 of each pathway, the paper's last feature maps
-before pooling. Each map is upsampled (trilinear) to its pathway's input (T, H, W) and min-max
-normalised per clip to [0, 1]; an all-zero map (no positive evidence) stays all zero.
+before pooling. Each map is upsampled (linearly, with each feature cell on the pixel it is centred
+on: see `upsample`) to its pathway's input (T, H, W) and min-max normalised per clip to [0, 1]; an
+all-zero map (no positive evidence) stays all zero.
 
 The model comes back as it was: modes, weights, BN statistics, requires_grad flags, `.grad`s
 (gradients are taken with `torch.autograd.grad` with respect to the feature maps only), no hooks.
@@ -32,6 +33,7 @@ The model comes back as it was: modes, weights, BN statistics, requires_grad fla
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -77,9 +79,42 @@ def cam_from_gradients(activation: torch.Tensor, gradient: torch.Tensor,
     return F.relu((weights * activation).sum(dim=1, keepdim=True))  # (B, 1, T, h, w)
 
 
+def feature_stride(cells: int, pixels: int) -> int | None:
+    """The total stride between a feature axis of `cells` and an input axis of `pixels`: a power
+    of two (each strided layer halves an axis, rounding up), or None if the sizes do not fit one."""
+    if cells == pixels:
+        return 1
+    stride = 2 ** max(0, round(math.log2(pixels / cells)))
+    return stride if -(-pixels // stride) == cells else None
+
+
+def upsample(cam: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """(B, 1, t, h, w) -> (B, 1, T, H, W): linear along each axis, each cell on its own pixel.
+
+    A convolution or pooling with an odd kernel k, padding k // 2 and stride s centres its output
+    j on input j * s; through the stem and the stages, cell j of a map with total stride s is
+    centred on pixel s * j, the first pixel of "its" s x s block, not the block's middle. Resizing
+    as images are resized (`F.interpolate(align_corners=False)`) would put cell j on the middle,
+    shifting the whole map (s - 1) / 2 pixels right and down: 3.5 pixels at res5 of a 64-pixel
+    frame with stride 8, 15.5 at 224 with stride 32. Sizes that fit no such stride are resized
+    the usual way.
+    """
+    for axis, pixels in zip((2, 3, 4), size):
+        cells = cam.shape[axis]
+        p = torch.arange(pixels, dtype=cam.dtype, device=cam.device)
+        stride = feature_stride(cells, pixels)
+        u = p / stride if stride else (p + 0.5) * cells / pixels - 0.5  # position in cells
+        u = u.clamp(0, cells - 1)
+        i0 = u.floor().long()
+        i1 = (i0 + 1).clamp(max=cells - 1)
+        w = (u - i0).view([-1 if d == axis else 1 for d in range(cam.dim())])
+        cam = cam.index_select(axis, i0) * (1 - w) + cam.index_select(axis, i1) * w
+    return cam
+
+
 def upsample_and_normalize(cam: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """(B, 1, t, h, w) -> (B, 1, T, H, W), trilinear, min-max per clip; all-zero stays zero."""
-    cam = F.interpolate(cam, size=tuple(size), mode="trilinear", align_corners=False)
+    """(B, 1, t, h, w) -> (B, 1, T, H, W), `upsample`d, min-max per clip; all-zero stays zero."""
+    cam = upsample(cam, size)
     flat = cam.flatten(1)  # (B, T*H*W)
     low = flat.min(dim=1).values.view(-1, 1, 1, 1, 1)  # (B, 1, 1, 1, 1)
     span = flat.max(dim=1).values.view(-1, 1, 1, 1, 1) - low

@@ -45,6 +45,9 @@ class SlowFastConfig:
     #                                          temporal kernel (the paper's R101: 6); None: all
     nonlocal_blocks: tuple[tuple[int, ...], ...] = ((), (), (), ())  # slow res2..res5: add a
     #                                          non-local block after these block indices
+    pool1: bool = True  # the stem's max pooling; False: res2..res5 twice as fine (small frames)
+    res5_dilation: int = 1  # 2: res5 keeps res4's H x W (spatial stride 1) and dilates its 3 x 3
+    #                         convs by 2, as the paper's AVA detector does: twice as fine a map
     num_classes: int = 400
     dropout: float = 0.5
     crop_size: int = 224  # the training crop; the zoo's FLOPs are quoted at 256
@@ -55,6 +58,9 @@ class SlowFastConfig:
         _check_choice("fast_input", self.fast_input, FAST_INPUTS)
         if self.stage_blocks is None and self.depth not in DEPTHS:
             raise ValueError(f"depth must be 50 or 101 (or give stage_blocks), got {self.depth}")
+        if self.res5_dilation not in (1, 2):
+            raise ValueError(f"res5_dilation must be 1 (stride 2, the default) or 2 (stride 1, "
+                             f"dilation 2), got {self.res5_dilation}")
         for name in ("alpha", "beta_inv", "slow_frames", "width", "fusion_kernel", "fusion_ratio"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")

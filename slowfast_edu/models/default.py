@@ -1,11 +1,13 @@
 """The embedded default model: a `slowfast_tiny` trained on the synthetic motion set, shipped
 inside the package so the app and the notebooks work offline, with nothing to download.
 
-It is made by `make default-model` (generate the synthetic set, train with
-configs/synthetic_tiny_cpu.yaml and its seed, then `export_checkpoint`). To fit in a few MB, the
-file stores each convolution and linear weight as int8 with one float scale per output channel
-(w ~ scale * q, q in [-127, 127]) and the other tensors in float16; they are float32 again once
-loaded. It also holds the class names, the preset and its overrides, and how it was trained.
+It is made by `make default-model` (generate the synthetic set at 64 x 64, train with
+configs/default_model.yaml and its seed, then `export_checkpoint`): `slowfast_tiny` without
+pool1, whose res5 maps are 8 x 8, fine enough for its Grad-CAM to show where the object is. To
+fit in a few MB, the file stores each convolution and linear weight as int8 with one float scale
+per output channel (w ~ scale * q, q in [-127, 127]) and the other tensors in float16; they are
+float32 again once loaded. It also holds the class names, the preset and its overrides, and how
+it was trained.
 """
 
 from __future__ import annotations

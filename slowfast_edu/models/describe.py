@@ -109,7 +109,9 @@ def _conv(conv: nn.Conv3d) -> str:
     return f"{_triple(conv.kernel_size)}, {conv.out_channels}, stride {_triple(conv.stride)}"
 
 
-def _pool(pool: nn.MaxPool3d) -> str:
+def _pool(pool: nn.Module) -> str:
+    if not isinstance(pool, nn.MaxPool3d):  # pool1=False
+        return "none"
     return f"{_triple(pool.kernel_size)} max, stride {_triple(pool.stride)}"
 
 
@@ -132,6 +134,8 @@ def _stage(stage: ResStage) -> str:
                       if name.startswith("nonlocal")]  # 1-based, like the block runs above
     if nonlocal_after:
         text += f" + non-local after blocks {', '.join(nonlocal_after)}"
+    if first.conv_b.dilation[-1] > 1:  # res5_dilation
+        text += f", dilation {first.conv_b.dilation[-1]}"
     return text
 
 

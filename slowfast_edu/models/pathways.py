@@ -25,14 +25,17 @@ class Pathway(nn.Module):
                  lateral_channels: tuple[int, ...] = (0, 0, 0, 0),
                  nonlocal_blocks: tuple[tuple[int, ...], ...] = ((), (), (), ())) -> None:
         super().__init__()
-        self.stem = Stem(in_channels, stem_channels, stem_kernel)
+        self.stem = Stem(in_channels, stem_channels, stem_kernel, cfg.pool1)
         width_in = stem_channels
         for s, name in enumerate(STAGES):
             kernels = [temporal_kernels[s]] * cfg.blocks[s]
             if name == "res4" and cfg.res4_temporal_blocks is not None:
                 kernels = [k if i < cfg.res4_temporal_blocks else 1 for i, k in enumerate(kernels)]
+            stride, dilation = SPATIAL_STRIDES[s], 1
+            if name == "res5" and cfg.res5_dilation > 1:  # finer res5, same receptive field
+                stride, dilation = 1, cfg.res5_dilation
             self.add_module(name, ResStage(width_in + lateral_channels[s], inner[s], out[s],
-                                           kernels, SPATIAL_STRIDES[s], nonlocal_blocks[s]))
+                                           kernels, stride, nonlocal_blocks[s], dilation))
             width_in = out[s]
         self.out_channels = width_in
 

@@ -27,13 +27,14 @@ class Bottleneck(nn.Module):
     """[kt x 1 x 1, C_inner] -> [1 x 3 x 3, C_inner] -> [1 x 1 x 1, C_out], plus the shortcut."""
 
     def __init__(self, in_channels: int, inner_channels: int, out_channels: int,
-                 temporal_kernel: int = 1, spatial_stride: int = 1) -> None:
+                 temporal_kernel: int = 1, spatial_stride: int = 1, dilation: int = 1) -> None:
         super().__init__()
         self.conv_a = nn.Conv3d(in_channels, inner_channels, kernel_size=(temporal_kernel, 1, 1),
                                 padding=(temporal_kernel // 2, 0, 0), bias=False)
         self.bn_a = _bn(inner_channels)
         self.conv_b = nn.Conv3d(inner_channels, inner_channels, kernel_size=(1, 3, 3),
-                                stride=(1, spatial_stride, spatial_stride), padding=(0, 1, 1),
+                                stride=(1, spatial_stride, spatial_stride),
+                                padding=(0, dilation, dilation), dilation=(1, dilation, dilation),
                                 bias=False)
         self.bn_b = _bn(inner_channels)
         self.conv_c = nn.Conv3d(inner_channels, out_channels, kernel_size=1, bias=False)
@@ -59,16 +60,18 @@ class ResStage(nn.Sequential):
     """A stage of bottlenecks; the first one changes width and (from res3 on) halves H and W.
 
     Blocks are named "0", "1", ...; an optional non-local block after block i is "nonlocal{i}"
-    (the layout PySlowFast's checkpoints use too).
+    (the layout PySlowFast's checkpoints use too). `dilation` spaces the taps of every 3 x 3
+    conv "b" (a stage that keeps its input's H x W instead of halving it sees as far this way).
     """
 
     def __init__(self, in_channels: int, inner_channels: int, out_channels: int,
                  temporal_kernels: list[int], spatial_stride: int,
-                 nonlocal_after: tuple[int, ...] = ()) -> None:
+                 nonlocal_after: tuple[int, ...] = (), dilation: int = 1) -> None:
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         for i, kernel in enumerate(temporal_kernels):
             layers[str(i)] = Bottleneck(in_channels if i == 0 else out_channels, inner_channels,
-                                        out_channels, kernel, spatial_stride if i == 0 else 1)
+                                        out_channels, kernel, spatial_stride if i == 0 else 1,
+                                        dilation)
             if i in nonlocal_after:
                 layers[f"nonlocal{i}"] = NonLocal(out_channels)
         super().__init__(layers)

@@ -188,6 +188,40 @@ def test_depth_101_and_fusion_kernel_and_nonlocal_placement():
         se.get_config(BASE, nonlocal_blocks=((), (), (6,), ()))
 
 
+def test_res5_dilation_doubles_res5_as_the_papers_ava_detector():
+    # "the spatial stride of res5 is set to 1 (instead of 2), and we use a dilation of 2"
+    model, shapes = measured(res5_dilation=2)
+    assert shapes["res5"] == ((2048, 4, 14, 14), (256, 32, 14, 14))
+    assert shapes["res4"] == (SLOW["res4"], FAST["res4"])
+    assert se.count_params(model) == 34_480_216  # the same weights, spaced out
+    for pathway in (model.slow, model.fast):
+        first = pathway.res5[0]
+        assert first.conv_b.stride == (1, 1, 1) and first.shortcut.conv.stride == (1, 1, 1)
+        for block in pathway.res5:
+            assert block.conv_b.dilation == (1, 2, 2) and block.conv_b.padding == (0, 2, 2)
+    for block in model.slow.res4:
+        assert block.conv_b.dilation == (1, 1, 1)
+    tiny = se.build_model("slowfast_tiny", res5_dilation=2)
+    rows = {r.stage: r for r in se.describe(tiny, se.example_inputs(tiny.cfg, 64))}
+    assert rows["res5"].slow.endswith("x1, dilation 2") and rows["res5"].slow_out[2:] == (4, 4)
+    forward_backward(res5_dilation=2)
+    with pytest.raises(ValueError, match="res5_dilation must be 1 .* or 2"):
+        se.get_config(BASE, res5_dilation=4)
+
+
+def test_without_pool1_every_stage_is_twice_as_fine():
+    model, shapes = measured(pool1=False)
+    assert shapes["pool1"] == ((64, 4, 112, 112), (8, 32, 112, 112))
+    for stage in ("res2", "res3", "res4", "res5"):
+        (c, t, h, w), (fc, ft, fh, fw) = SLOW[stage], FAST[stage]
+        assert shapes[stage] == ((c, t, 2 * h, 2 * w), (fc, ft, 2 * fh, 2 * fw)), stage
+    assert se.count_params(model) == 34_480_216  # max pooling has no weights
+    rows = {r.stage: r for r in se.describe(se.build_model("slowfast_tiny", pool1=False),
+                                            se.example_inputs(se.get_config("slowfast_tiny"), 32))}
+    assert rows["pool1"].slow == rows["pool1"].fast == "none"
+    forward_backward(pool1=False)
+
+
 def test_slow_only_and_fast_only():
     slow, shapes = measured(arch="slow")
     assert shapes["res5"] == ((2048, 4, 7, 7), None)
