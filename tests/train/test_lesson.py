@@ -43,6 +43,19 @@ def test_reduced_lesson_trains_three_models_with_equal_budgets(tmp_path, monkeyp
         assert (tmp_path / "out" / key / "metrics.csv").is_file()
 
 
+def test_lesson_can_train_a_chosen_model_only(tmp_path):
+    data = tmp_path / "data"
+    write_dataset(data, videos_per_class_train=1, videos_per_class_val=1, num_frames=16,
+                  size=32, progress=False)
+    results = run_pathways_lesson(tmp_path / "out", data, ["train.epochs=1", "data.crop_size=32",
+                                                           "data.short_side=[32,32]",
+                                                           "data.test_short_side=32",
+                                                           "data.test_crop_size=32"],
+                                  progress=False, models={"fast_only": "fast_tiny"})
+    assert list(results) == ["fast_only"] and results["fast_only"]["steps"] == 1
+    assert not (tmp_path / "out" / "slowfast").exists()
+
+
 def test_run_pathways_lesson_keeps_its_keyword_arguments():
     """Notebook 05 calls it with these keywords."""
     import inspect
