@@ -14,17 +14,14 @@ from slowfast_edu.data.kinetics import KineticsDataset
 from slowfast_edu.data.video import VideoDecodeError
 from slowfast_edu.train.loader import SeededViews
 
-from .conftest import write_video
+from .conftest import SMALL, write_small_videos
 
-SMALL = dict(num_frames=8, sampling_rate=2, alpha=4, crop_size=32, short_side=(32, 40),
-             test_short_side=32, test_crop_size=32)
 
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cache")
-    for name in ["a0", "a1", "b0", "b1"]:
-        write_video(root / f"{name}.mp4", num_frames=40, height=48, width=64, rate=30)
+    write_small_videos(root)
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(3000))
     lines = ["a0.mp4 0", "a1.mp4 0", "b0.mp4 1", "corrupt.mp4 1", "b1.mp4 1"]
     (root / "list.csv").write_text("\n".join(lines) + "\n")
@@ -68,8 +65,9 @@ def test_cache_decodes_each_video_once(videos, monkeypatch):
 
 def test_cached_set_with_workers_completes_the_epoch_and_reports_the_corrupt_video(videos):
     ds = KineticsDataset(videos / "list.csv", mode="train", cache=True, **SMALL)
+    # spawned workers: a process forked after decoding in threads (decord, PyAV) can hang in them
     loader = DataLoader(ds, batch_size=2, num_workers=2, shuffle=True,
-                        generator=torch.Generator().manual_seed(0))
+                        multiprocessing_context="spawn", generator=torch.Generator().manual_seed(0))
     seen = sum(len(labels) for _, labels, _ in loader)
     assert seen == 5  # the corrupt video was replaced, not dropped
     skipped = ds.pop_skipped()
