@@ -17,6 +17,15 @@ def _seed():
 
 
 @pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test: tiny tensors run faster, and alone, on a shared 2-core box."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def shared_dir() -> Path:
     """../shared beside the repository (real clips, Kinetics lists); skip when absent."""
     if not SHARED.is_dir():

@@ -13,12 +13,7 @@ from slowfast_edu.models.fusion import TimeStridedConv
 from slowfast_edu.models.resnet import Bottleneck
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # check_shape -------------------------------------------------------------------------------------

@@ -221,3 +221,15 @@ def make_video(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
 def frame_index() -> Callable[..., int]:
     """`frame_index(img, bands=4)`: the index a generated frame spells (see `index_image`)."""
     return read_index
+
+
+# a dataset's settings small enough for tests: 8 frames every 2nd, 32 px crops
+SMALL = dict(num_frames=8, sampling_rate=2, alpha=4, crop_size=32, short_side=(32, 40),
+             test_short_side=32, test_crop_size=32)
+
+
+def write_small_videos(root: Path) -> Path:
+    """a0, a1 (class 0) and b0, b1 (class 1): 40 frames of 48 x 64 at 30 fps, in `root`."""
+    for name in ["a0", "a1", "b0", "b1"]:
+        write_video(root / f"{name}.mp4", num_frames=40, height=48, width=64, rate=30)
+    return root

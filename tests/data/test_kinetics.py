@@ -13,17 +13,14 @@ from torch.utils.data import DataLoader
 from slowfast_edu.data.kinetics import KineticsDataset, load_classnames, read_video_list
 from slowfast_edu.data.transforms import denormalize
 
-from .conftest import read_index, write_video
+from .conftest import SMALL, read_index, write_small_videos, write_video
 
-SMALL = dict(num_frames=8, sampling_rate=2, alpha=4, crop_size=32, short_side=(32, 40),
-             test_short_side=32, test_crop_size=32)
 
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("kinetics")
-    for name in ["a0", "a1", "b0", "b1"]:
-        write_video(root / f"{name}.mp4", num_frames=40, height=48, width=64, rate=30)
+    write_small_videos(root)
     (root / "corrupt.mp4").write_bytes(torch.randint(0, 256, (5000,), dtype=torch.uint8)
                                        .numpy().tobytes())
     lines = ["a0.mp4 0", "a1.mp4 0", "b0.mp4 1", "b1.mp4 1", "corrupt.mp4 1", "gone.mp4 0"]

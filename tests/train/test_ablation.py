@@ -20,12 +20,7 @@ SMALL = ["train.epochs=1", "train.eval_every=1", "train.batch_size=6", "data.num
 BY_NAME = {v.name: v for v in VARIANTS}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_every_variant_builds_and_names_a_table_part():
