@@ -3,6 +3,7 @@
 from .config import FAST_INPUTS, FUSIONS, SlowFastConfig
 from .convert import convert_state_dict
 from .default import load_default_model
+from .geometry import ClipGeometry, clip_geometry
 from .inference import fold_bn, optimize_for_inference
 from .measure import count_flops, count_params, example_inputs
 from .presets import PRESETS, build_model, get_config, list_models
@@ -10,8 +11,8 @@ from .slowfast import SinglePathway, SlowFast, build_network
 from .weights import CheckpointError, load_checkpoint, load_pretrained, load_weights
 
 __all__ = [
-    "FAST_INPUTS", "FUSIONS", "PRESETS", "CheckpointError", "SinglePathway", "SlowFast",
-    "SlowFastConfig", "build_model", "build_network", "convert_state_dict", "count_flops",
+    "FAST_INPUTS", "FUSIONS", "PRESETS", "CheckpointError", "ClipGeometry", "SinglePathway", "SlowFast",
+    "SlowFastConfig", "build_model", "build_network", "clip_geometry", "convert_state_dict", "count_flops",
     "count_params", "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
     "load_default_model", "load_pretrained", "load_weights", "optimize_for_inference",
 ]
