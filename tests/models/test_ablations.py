@@ -11,7 +11,7 @@ import torch
 
 import slowfast_edu as se
 from slowfast_edu.models import build_network
-from slowfast_edu.models.fast_input import FastInput
+from slowfast_edu.models.fast_input import FAST_INPUTS
 from slowfast_edu.models.fusion import TimeStridedSample, TimeToChannel
 
 BASE = "slowfast_4x16_r50"  # the paper's ablation model: alpha=8, beta=1/8, T=4
@@ -103,7 +103,7 @@ def test_channel_ratio_beta(beta_inv):
         assert shapes[stage][1][0] == c, stage
         assert shapes[stage][0] == SLOW[stage]
     # the time-strided conv keeps 2 beta C outputs
-    assert model.laterals["stem"].conv.out_channels == 2 * round(64 / beta_inv)
+    assert model.laterals["pool1"].conv.out_channels == 2 * round(64 / beta_inv)
     assert model.slow.res2[0].conv_a.in_channels == 64 + 2 * round(64 / beta_inv)
 
 
@@ -141,13 +141,13 @@ def test_fast_input_half_resolution():
 
 def test_fast_input_time_difference_and_gray_math():
     x = torch.randn(2, 3, 8, 5, 5)
-    diff = FastInput("time_diff")(x)
+    diff = FAST_INPUTS["time_diff"]()(x)
     assert torch.equal(diff[:, :, 0], torch.zeros_like(diff[:, :, 0]))
     assert torch.allclose(diff[:, :, 1:], x[:, :, 1:] - x[:, :, :-1])
-    gray = FastInput("gray")(x)
+    gray = FAST_INPUTS["gray"]()(x)
     assert gray.shape == (2, 1, 8, 5, 5)
     assert torch.allclose(gray[:, 0], 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])
-    half = FastInput("half_res")(x[..., :4, :4])
+    half = FAST_INPUTS["half_res"]()(x[..., :4, :4])
     assert torch.allclose(half, x[..., :4, :4].unfold(3, 2, 2).unfold(4, 2, 2).mean((-1, -2)))
     forward_backward(fast_input="time_diff")
 
