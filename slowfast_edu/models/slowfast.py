@@ -68,9 +68,9 @@ class SlowFast(nn.Module):
         if isinstance(inputs, torch.Tensor) or len(inputs) != 2:
             raise ValueError("SlowFast takes a list [slow, fast] of two clips; build it from one "
                              "clip with slowfast_edu.pack_pathways(frames, alpha)")
-        dtype = _weights_dtype(self)
-        slow = _check_clip(inputs[0], "slow clip", (3,), dtype)
-        fast = _check_clip(inputs[1], "fast clip", (3, self.fast_input.channels), dtype)
+        slow = _check_clip(inputs[0], "slow clip", (3,))
+        fast = _check_clip(inputs[1], "fast clip", (3, self.fast_input.channels))
+        slow, fast = _as_weights_dtype(self, [slow, fast])
         t_slow, t_fast = slow.shape[2], fast.shape[2]
         if t_fast % cfg.alpha:
             raise ValueError(f"the fast clip has {t_fast} frames, which is not divisible by "
@@ -110,7 +110,8 @@ class SinglePathway(nn.Module):
                                  f"one-element list), got a list of {len(inputs)}")
             inputs = inputs[0]
         channels = (3, self.fast_input.channels) if self.pathway_name == "fast" else (3,)
-        x = _check_clip(inputs, f"{self.pathway_name} clip", channels, _weights_dtype(self))
+        x = _check_clip(inputs, f"{self.pathway_name} clip", channels)
+        [x] = _as_weights_dtype(self, [x])
         if self.pathway_name == "fast":
             x = self.fast_input(x)  # grey, time difference, half size, or as it is
         return self.head([self.pathway(x)], *head_inputs)  # stem, res2..res5, head
@@ -121,12 +122,7 @@ def build_network(cfg: SlowFastConfig) -> nn.Module:
     return SlowFast(cfg) if cfg.arch == "slowfast" else SinglePathway(cfg)
 
 
-def _weights_dtype(model: nn.Module) -> torch.dtype:
-    return next(model.parameters()).dtype
-
-
-def _check_clip(x: object, what: str, channels: tuple[int, ...],
-                dtype: torch.dtype) -> torch.Tensor:
+def _check_clip(x: object, what: str, channels: tuple[int, ...]) -> torch.Tensor:
     """`x` as the network takes it, or an error that says what it should be."""
     if not isinstance(x, torch.Tensor) or x.dim() != 5:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -143,8 +139,15 @@ def _check_clip(x: object, what: str, channels: tuple[int, ...],
                 if x.shape[-1] == 3 else "")
         raise ValueError(f"the {what} has {x.shape[1]} channels on axis 1, the network takes "
                          f"{' or '.join(map(str, sorted(set(channels))))}: (B, C, T, H, W){hint}")
-    if x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
-        warnings.warn(f"the {what} is {x.dtype} and the network's weights {dtype}: converted",
-                      stacklevel=3)
-        x = x.to(dtype)
     return x
+
+
+def _as_weights_dtype(model: nn.Module, clips: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Float clips of another precision than the weights (float64 from NumPy, say), converted."""
+    dtype = next(model.parameters()).dtype
+    given = sorted({str(x.dtype) for x in clips if x.dtype != dtype})
+    if not given or torch.is_autocast_enabled(clips[0].device.type):  # autocast casts itself
+        return clips
+    warnings.warn(f"the clips are {', '.join(given)} and the network's weights {dtype}: "
+                  f"converted to {dtype}", stacklevel=3)
+    return [x.to(dtype) for x in clips]
