@@ -1,7 +1,8 @@
 """Every ablation of the paper (Sec. 4.2, Table 5) as keyword overrides, on SlowFast 4x16 R50.
 
 Shapes are measured with `describe` on the meta device (instant); forward and backward run on
-real tensors at a small frame size.
+real tensors at a small frame size. SLOW and FAST are Table 1 of the paper; the parameter counts
+are PyTorchVideo 0.1.5's (tests/models/reference_numbers.py prints them, see test_presets.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def forward_backward(**overrides):
     return model
 
 
+# Table 1 (4x16 R50 at 224): (C, T, H, W) after each stage
 SLOW = {"conv1": (64, 4, 112, 112), "pool1": (64, 4, 56, 56), "res2": (256, 4, 56, 56),
         "res3": (512, 4, 28, 28), "res4": (1024, 4, 14, 14), "res5": (2048, 4, 7, 7)}
 FAST = {"conv1": (8, 32, 112, 112), "pool1": (8, 32, 56, 56), "res2": (32, 32, 56, 56),
@@ -176,7 +178,8 @@ def test_time_to_channel_sum_needs_alpha_beta_one():
 def test_depth_101_and_fusion_kernel_and_nonlocal_placement():
     model, shapes = measured(depth=101)
     assert len(list(model.slow.res4)) == 23
-    assert se.count_params(model) == 62_826_968  # the laterals' cost does not depend on alpha
+    # PyTorchVideo's slowfast_r101 (8x8, alpha=4): the laterals' cost does not depend on alpha
+    assert se.count_params(model) == 62_826_968
     assert shapes["res5"] == (SLOW["res5"], FAST["res5"])
     model, _ = measured(fusion_kernel=3)
     assert model.laterals["res2"].conv.kernel_size == (3, 1, 1)
