@@ -15,6 +15,8 @@ from slowfast_edu.models import build_network
 from slowfast_edu.models.fast_input import FAST_INPUTS
 from slowfast_edu.models.fusion import TimeStridedSample, TimeToChannel
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
+
 BASE = "slowfast_4x16_r50"  # the paper's ablation model: alpha=8, beta=1/8, T=4
 
 

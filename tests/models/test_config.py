@@ -13,6 +13,8 @@ import slowfast_edu as se
 from slowfast_edu.models import ConfigError, SlowFastConfig
 from slowfast_edu.models.config import _CHECKS, config_fields
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
+
 
 @pytest.mark.parametrize("overrides, message", [
     ({"alpha": "4"}, r"alpha must be an integer >= 1, got '4' \(a str\); write alpha=4"),

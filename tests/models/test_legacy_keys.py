@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
 import torch
 
 import slowfast_edu as se
@@ -12,6 +13,8 @@ from slowfast_edu.models.convert import LEGACY_KEYS, convert_state_dict, rename_
 from slowfast_edu.models.default import export_checkpoint, load_exported
 
 from ..conftest import REPO
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
 
 
 def _old_layout(state_dict: dict) -> dict:

@@ -22,6 +22,8 @@ import torch
 import slowfast_edu as se
 from slowfast_edu.models import build_network
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
+
 # measured on PyTorchVideo 0.1.5 (tests/models/reference_numbers.py)
 PARAMS = {
     "slowfast_4x16_r50": 34_480_216,

@@ -17,6 +17,8 @@ from slowfast_edu.models.inference import fold_bn
 
 from ..conftest import randomize_bn
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
+
 
 class TimeStridedMean(LateralConnection):
     """Average each group of alpha Fast frames, then a 1x1x1 conv to 2 beta C, BN and ReLU."""
