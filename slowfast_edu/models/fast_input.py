@@ -14,6 +14,7 @@ how it matched the sizes; this is our documented choice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -30,25 +31,21 @@ if TYPE_CHECKING:
 LUMA = (0.299, 0.587, 0.114)
 
 
-class SameSize(nn.Module):
-    """A lateral's output that already has the Slow features' H x W: passed on as it is."""
-
-    def forward(self, lateral: torch.Tensor, slow: torch.Tensor) -> torch.Tensor:
-        if lateral.shape[-2:] != slow.shape[-2:]:
-            raise ValueError(f"the lateral connection's output is {tuple(lateral.shape[-2:])} "
-                             f"(H, W) but the Slow features are {tuple(slow.shape[-2:])}: give "
-                             f"both pathways frames of the same size")
-        return lateral
+def same_size(lateral: torch.Tensor, slow: torch.Tensor) -> torch.Tensor:
+    """A lateral's output that already has the Slow features' H x W, passed on as it is."""
+    if lateral.shape[-2:] != slow.shape[-2:]:
+        raise ValueError(f"the lateral connection's output is {tuple(lateral.shape[-2:])} (H, W) "
+                         f"but the Slow features are {tuple(slow.shape[-2:])}: give both "
+                         f"pathways frames of the same size")
+    return lateral
 
 
-class UpsampleToSlow(nn.Module):
+def upsample_to_slow(lateral: torch.Tensor, slow: torch.Tensor) -> torch.Tensor:
     """Nearest-neighbour upsampling of a lateral's output to the Slow features' H x W."""
-
-    def forward(self, lateral: torch.Tensor, slow: torch.Tensor) -> torch.Tensor:
-        if lateral.shape[-2:] == slow.shape[-2:]:
-            return lateral
-        size = (lateral.shape[2], *slow.shape[-2:])
-        return F.interpolate(lateral, size=size, mode="nearest")  # (B, C_lateral, T, H, W)
+    if lateral.shape[-2:] == slow.shape[-2:]:
+        return lateral
+    size = (lateral.shape[2], *slow.shape[-2:])
+    return F.interpolate(lateral, size=size, mode="nearest")  # (B, C_lateral, T, H, W)
 
 
 class FastInput(nn.Module):
@@ -69,9 +66,9 @@ class FastInput(nn.Module):
         """What Table 1's "data layer" row adds for the Fast pathway ("" for plain RGB)."""
         return ""
 
-    def lateral_resize(self) -> nn.Module:
-        """The module each lateral connection uses to bring its output to the Slow size."""
-        return SameSize()
+    def lateral_resize(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """How each lateral connection brings its output (B, C, T, h, w) to the Slow H x W."""
+        return same_size
 
     def fold_for_inference(self, fuse_relu: bool = True) -> nn.Module:
         """The module to run at test time (no weights, nothing to fold)."""
@@ -124,5 +121,5 @@ class HalfResolutionInput(FastInput):
     def describe(self) -> str:
         return ", 1x2x2 average pool (half resolution)"
 
-    def lateral_resize(self) -> nn.Module:
-        return UpsampleToSlow()
+    def lateral_resize(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        return upsample_to_slow

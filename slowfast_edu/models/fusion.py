@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .fast_input import SameSize
+from .fast_input import same_size
 from .inference import fold_conv_bn_relu
 from .registry import Registry
 from .stem import BN_EPS, BN_MOMENTUM
@@ -45,7 +45,8 @@ class LateralConnection(nn.Module):
     def __init__(self, fast_channels: int, alpha: int) -> None:
         super().__init__()
         self.fast_channels, self.alpha = fast_channels, alpha
-        self.to_slow_size: nn.Module = SameSize()  # set by the network from its Fast input
+        # (lateral, slow) -> lateral at the Slow H x W; the network sets its Fast input's choice
+        self.to_slow_size = same_size
 
     @classmethod
     def build(cls, cfg: SlowFastConfig, fast_channels: int, slow_channels: int
