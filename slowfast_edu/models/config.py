@@ -12,7 +12,10 @@ fraction (`alpha=2.5`) is refused: those are guesses, not intents.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -97,6 +100,16 @@ def config_fields() -> tuple[str, ...]:
 
 # ---- the checks: each takes (field name, value) and returns the value to keep, or raises ----
 
+def _say(message: str) -> None:
+    """A one-line warning, reported at the caller's line (the first frame outside model code)."""
+    ours = (os.path.dirname(__file__), dataclasses.__file__)
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(ours) or (
+            frame.f_code.co_filename == "<string>" and frame.f_code.co_name == "__init__")):
+        frame, level = frame.f_back, level + 1  # (the dataclass's generated __init__)
+    warnings.warn(message, stacklevel=level)
+
+
 def _integer(name: str, value: object, minimum: int = 1, odd: bool = False) -> int:
     what = f"an odd integer >= {minimum}" if odd else f"an integer >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -105,7 +118,7 @@ def _integer(name: str, value: object, minimum: int = 1, odd: bool = False) -> i
     if not isinstance(value, numbers.Integral):
         if not float(value).is_integer():
             raise ConfigError(f"{name} must be {what}, got {value!r}: it is not a whole number")
-        warnings.warn(f"SlowFastConfig: {name}={value!r} taken as {int(value)}", stacklevel=2)
+        _say(f"SlowFastConfig: {name}={value!r} taken as {int(value)}")
     value = int(value)
     if value < minimum or (odd and value % 2 == 0):
         reason = ("even: padding k // 2 would change the frame count" if value >= minimum
@@ -160,7 +173,7 @@ def _flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, numbers.Integral) and value in (0, 1):
-        warnings.warn(f"SlowFastConfig: {name}={value!r} taken as {bool(value)}", stacklevel=2)
+        _say(f"SlowFastConfig: {name}={value!r} taken as {bool(value)}")
         return bool(value)
     raise ConfigError(f"{name} must be True or False, got {value!r} (a {type(value).__name__})")
 
