@@ -1,9 +1,12 @@
 """SlowFast networks built step by step: stem, bottleneck, stages, pathways, laterals, head."""
 
-from .config import FAST_INPUTS, FUSIONS, SlowFastConfig
+from .config import ConfigError, SlowFastConfig
 from .convert import convert_state_dict
 from .default import load_default_model
+from .fast_input import FAST_INPUTS
+from .fusion import FUSIONS, LATERAL_POSITIONS
 from .geometry import ClipGeometry, clip_geometry
+from .head import HEADS
 from .inference import fold_bn, optimize_for_inference
 from .measure import count_flops, count_params, example_inputs
 from .presets import PRESETS, build_model, get_config, list_models
@@ -11,8 +14,9 @@ from .slowfast import SinglePathway, SlowFast, build_network
 from .weights import CheckpointError, load_checkpoint, load_pretrained, load_weights
 
 __all__ = [
-    "FAST_INPUTS", "FUSIONS", "PRESETS", "CheckpointError", "ClipGeometry", "SinglePathway", "SlowFast",
-    "SlowFastConfig", "build_model", "build_network", "clip_geometry", "convert_state_dict", "count_flops",
-    "count_params", "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
+    "FAST_INPUTS", "FUSIONS", "HEADS", "LATERAL_POSITIONS", "PRESETS", "CheckpointError",
+    "ClipGeometry", "ConfigError", "SinglePathway", "SlowFast", "SlowFastConfig", "build_model",
+    "build_network", "clip_geometry", "convert_state_dict", "count_flops", "count_params",
+    "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
     "load_default_model", "load_pretrained", "load_weights", "optimize_for_inference",
 ]

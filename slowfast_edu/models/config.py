@@ -2,23 +2,38 @@
 
 Every preset is a `SlowFastConfig`, and every ablation of the paper is a keyword override of one:
 `build_model("slowfast_4x16_r50", beta_inv=16, fusion="time_strided_sample")`.
+
+Each field is checked when the config is made, so that a wrong value stops there with its name,
+its value and what is allowed, not later inside torch. Where the intent is plain, the value is
+taken and a one-line warning says how: `alpha=4.0` is taken as 4, a list (from a YAML file) as a
+tuple (silently: only the container differs). A string where a number belongs (`alpha="4"`) or a
+fraction (`alpha=2.5`) is refused: those are guesses, not intents.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
+from .fast_input import FAST_INPUTS
+from .fusion import FUSIONS
+from .head import HEADS
+
 ARCHS = ("slowfast", "slow", "fast")
-FUSIONS = (
-    "time_strided_conv",  # the paper's default: a [k,1,1] conv with temporal stride alpha
-    "time_strided_sample",  # keep one of every alpha fast frames
-    "time_to_channel_sum",  # pack alpha frames into channels, add to the slow features
-    "time_to_channel_concat",  # pack alpha frames into channels, concatenate
-    "none",  # no lateral connection: the pathways meet only at the head
-)
-FAST_INPUTS = ("rgb", "gray", "time_diff", "half_res")
 STAGES = ("res2", "res3", "res4", "res5")
 DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
+# FUSIONS, FAST_INPUTS and HEADS are the registries of fusion.py, fast_input.py and head.py: they
+# list the names `fusion=`, `fast_input=` and `head=` accept, including any registered later
+
+
+class ConfigError(ValueError, TypeError):
+    """A config field whose type or value a network cannot be built with (a ValueError, or a
+    TypeError where the type is wrong: catch either)."""
 
 
 @dataclass(frozen=True)
@@ -48,54 +63,143 @@ class SlowFastConfig:
     pool1: bool = True  # the stem's max pooling; False: res2..res5 twice as fine (small frames)
     res5_dilation: int = 1  # 2: res5 keeps res4's H x W (spatial stride 1) and dilates its 3 x 3
     #                         convs by 2, as the paper's AVA detector does: twice as fine a map
+    head: str = "classification"  # what the features become, see HEADS
     num_classes: int = 400
     dropout: float = 0.5
     crop_size: int = 224  # the training crop; the zoo's FLOPs are quoted at 256
 
     def __post_init__(self) -> None:
-        _check_choice("arch", self.arch, ARCHS)
-        _check_choice("fusion", self.fusion, FUSIONS)
-        _check_choice("fast_input", self.fast_input, FAST_INPUTS)
+        checked = {name: check(name, getattr(self, name)) for name, check in _CHECKS.items()}
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)  # frozen: the checked (converted) value
         if self.stage_blocks is None and self.depth not in DEPTHS:
-            raise ValueError(f"depth must be 50 or 101 (or give stage_blocks), got {self.depth}")
-        if self.res5_dilation not in (1, 2):
-            raise ValueError(f"res5_dilation must be 1 (stride 2, the default) or 2 (stride 1, "
-                             f"dilation 2), got {self.res5_dilation}")
-        for name in ("alpha", "beta_inv", "slow_frames", "width", "fusion_kernel", "fusion_ratio"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("stage_blocks", "slow_temporal_kernels", "fast_temporal_kernels"):
-            value = getattr(self, name)
-            if value is not None and len(value) != 4:
-                raise ValueError(f"{name} needs one entry per stage res2..res5, got {value}")
-        if len(self.nonlocal_blocks) != 4:
-            raise ValueError(f"nonlocal_blocks needs one tuple per stage res2..res5, got "
-                             f"{self.nonlocal_blocks}")
+            raise ConfigError(f"depth must be 50 or 101 (or give stage_blocks), got {self.depth}")
+        if self.res4_temporal_blocks is not None and self.res4_temporal_blocks > self.blocks[2]:
+            raise ConfigError(f"res4_temporal_blocks must be at most the {self.blocks[2]} res4 "
+                              f"blocks, got {self.res4_temporal_blocks}")
         for stage, indices, blocks in zip(STAGES, self.nonlocal_blocks, self.blocks):
             if any(not 0 <= i < blocks for i in indices):
-                raise ValueError(f"nonlocal_blocks for {stage} must index its {blocks} blocks, "
-                                 f"got {indices}")
+                raise ConfigError(f"nonlocal_blocks for {stage} must index its {blocks} blocks, "
+                                  f"got {indices}")
 
     @property
     def blocks(self) -> tuple[int, ...]:
         """Bottleneck blocks in res2..res5."""
-        return tuple(self.stage_blocks) if self.stage_blocks is not None else DEPTHS[self.depth]
+        return self.stage_blocks if self.stage_blocks is not None else DEPTHS[self.depth]
 
     @property
     def fast_frames(self) -> int:
         """alpha * T: frames the Fast pathway sees."""
         return self.alpha * self.slow_frames
 
-    def fast_channels(self, slow_channels: int) -> int:
-        """beta * C, rounded to the nearest integer (beta = 1/6 or 1/12 do not divide 64)."""
-        return max(1, round(slow_channels / self.beta_inv))
-
 
 def config_fields() -> tuple[str, ...]:
-    """The names that `build_model(..., **overrides)` accepts."""
+    """The names that `build_model(..., **overrides)` accept."""
     return tuple(f.name for f in fields(SlowFastConfig))
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+# ---- the checks: each takes (field name, value) and returns the value to keep, or raises ----
+
+def _say(message: str) -> None:
+    """A one-line warning, reported at the caller's line (the first frame outside model code)."""
+    ours = (os.path.dirname(__file__), dataclasses.__file__)
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(ours) or (
+            frame.f_code.co_filename == "<string>" and frame.f_code.co_name == "__init__")):
+        frame, level = frame.f_back, level + 1  # (the dataclass's generated __init__)
+    warnings.warn(message, stacklevel=level)
+
+
+def _integer(name: str, value: object, minimum: int = 1, odd: bool = False) -> int:
+    what = f"an odd integer >= {minimum}" if odd else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be {what}, got {value!r} (a {type(value).__name__})"
+                          + (f"; write {name}={value.strip()}" if _is_int_text(value) else ""))
+    if not isinstance(value, numbers.Integral):
+        if not float(value).is_integer():
+            raise ConfigError(f"{name} must be {what}, got {value!r}: it is not a whole number")
+        _say(f"SlowFastConfig: {name}={value!r} taken as {int(value)}")
+    value = int(value)
+    if value < minimum or (odd and value % 2 == 0):
+        reason = ("even: padding k // 2 would change the frame count" if value >= minimum
+                  else "too small")
+        raise ConfigError(f"{name} must be {what}, got {value} ({reason})")
+    return value
+
+
+def _is_int_text(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+
+
+def _odd(name: str, value: object) -> int:
+    return _integer(name, value, odd=True)
+
+
+def _choice(choices) -> Callable:
+    def check(name: str, value: object) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}; "
+                              f"got {value!r}")
+        return value
+    return check
+
+
+def _per_stage(odd: bool = False, optional: bool = False) -> Callable:
+    def check(name: str, value: object) -> tuple[int, ...] | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 4:
+            raise ConfigError(f"{name} needs one {'odd ' if odd else ''}integer per stage "
+                              f"res2..res5 (4 in all), got {value!r}")
+        return tuple(_integer(f"{name}[{i}]", v, odd=odd) for i, v in enumerate(value))
+    return check
+
+
+def _optional_count(name: str, value: object) -> int | None:
+    return None if value is None else _integer(name, value, minimum=0)
+
+
+def _nonlocal_blocks(name: str, value: object) -> tuple[tuple[int, ...], ...]:
+    ok = (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 4
+          and all(isinstance(v, Sequence) and not isinstance(v, str) for v in value))
+    if not ok:
+        raise ConfigError(f"{name} needs one tuple of block indices per stage res2..res5, e.g. "
+                          f"((), (), (6, 13, 20), ()), got {value!r}")
+    return tuple(tuple(_integer(f"{name}[{s}]", i, minimum=0) for i in v)
+                 for s, v in enumerate(value))
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        _say(f"SlowFastConfig: {name}={value!r} taken as {bool(value)}")
+        return bool(value)
+    raise ConfigError(f"{name} must be True or False, got {value!r} (a {type(value).__name__})")
+
+
+def _dropout(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be a probability in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _res5_dilation(name: str, value: object) -> int:
+    value = _integer(name, value)
+    if value not in (1, 2):
+        raise ConfigError(f"{name} must be 1 (stride 2, the default) or 2 (stride 1, dilation "
+                          f"2), got {value}")
+    return value
+
+
+_CHECKS = {
+    "arch": _choice(ARCHS), "depth": _integer, "stage_blocks": _per_stage(optional=True),
+    "width": _integer, "alpha": _integer, "beta_inv": _integer, "slow_frames": _integer,
+    "tau": _integer, "fusion": _choice(FUSIONS), "fusion_kernel": _odd,
+    "fusion_ratio": _integer, "fast_input": _choice(FAST_INPUTS),
+    "slow_temporal_kernels": _per_stage(odd=True), "fast_temporal_kernels": _per_stage(odd=True),
+    "slow_stem_kernel": _odd, "fast_stem_kernel": _odd,
+    "res4_temporal_blocks": _optional_count, "nonlocal_blocks": _nonlocal_blocks,
+    "pool1": _flag, "res5_dilation": _res5_dilation, "head": _choice(HEADS),
+    "num_classes": _integer, "dropout": _dropout, "crop_size": _integer,
+}

@@ -5,7 +5,7 @@ The three name the same tensors differently:
 | layer | slowfast_edu | PyTorchVideo | PySlowFast |
 |---|---|---|---|
 | stem | `slow.stem.conv` | `blocks.0.multipathway_blocks.0.conv` | `s1.pathway0_stem.conv` |
-| lateral after pool1 | `laterals.stem.conv` | `blocks.0.multipathway_fusion.conv_fast_to_slow` | `s1_fuse.conv_f2s` |
+| lateral after pool1 | `laterals.pool1.conv` | `blocks.0.multipathway_fusion.conv_fast_to_slow` | `s1_fuse.conv_f2s` |
 | bottleneck | `fast.res3.1.conv_a` | `blocks.2.multipathway_blocks.1.res_blocks.1.branch2.conv_a` | `s3.pathway1_res1.branch2.a` |
 | shortcut | `slow.res2.0.shortcut.bn` | `blocks.1.multipathway_blocks.0.res_blocks.0.branch1_norm` | `s2.pathway0_res0.branch1_bn` |
 | non-local | `slow.res4.nonlocal6.conv_g` | (none) | `s4.pathway0_nonlocal6.conv_g` |
@@ -13,7 +13,13 @@ The three name the same tensors differently:
 
 Single-pathway models (Slow-only) drop `multipathway_blocks.{p}` in PyTorchVideo, use `pathway0`
 in PySlowFast and `slow.` (or `fast.`) here. Every key is parsed into a layout-free description
-(kind, pathway, stage, block, layer, parameter) and written out in the target layout.
+(kind, pathway, stage, block, layer, parameter) and written out in the target layout. The layer
+names of the lateral connections and heads come from their classes (`checkpoint_layers`, see
+registry.py), so a registered fusion or head with weights converts too.
+
+Our own layout changed once: the lateral after pool1 was keyed `laterals.stem.` before issue 14
+and is `laterals.pool1.` since (the paper's name). `rename_legacy_keys` renames an older state
+dict, and the `slowfast_edu` layout reads both names.
 """
 
 from __future__ import annotations
@@ -23,17 +29,23 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from .fusion import FUSIONS, LATERAL_POSITIONS
+from .head import HEADS
+
 FORMATS = ("slowfast_edu", "pytorchvideo", "pyslowfast")
 
-# layer names per kind: ours -> (PyTorchVideo, PySlowFast)
-_LAYERS = {
+# our keys that changed: old prefix -> new prefix (issue 14: the paper's name for the first lateral)
+LEGACY_KEYS = {"laterals.stem.": "laterals.pool1."}
+_LEGACY_POSITIONS = {"stem": "pool1"}
+
+# layer names per kind: ours -> (PyTorchVideo, PySlowFast); the laterals' and heads' are added
+# from their registries when a state dict is converted (`_layers`)
+_BACKBONE_LAYERS = {
     "stem": {"conv": ("conv", "conv"), "bn": ("norm", "bn")},
-    "lateral": {"conv": ("conv_fast_to_slow", "conv_f2s"), "bn": ("norm", "bn")},
     "block": {"conv_a": ("conv_a", "a"), "bn_a": ("norm_a", "a_bn"), "conv_b": ("conv_b", "b"),
               "bn_b": ("norm_b", "b_bn"), "conv_c": ("conv_c", "c"), "bn_c": ("norm_c", "c_bn")},
     "shortcut": {"conv": ("branch1_conv", "branch1"), "bn": ("branch1_norm", "branch1_bn")},
     "nonlocal": {n: (None, n) for n in ("conv_theta", "conv_phi", "conv_g", "conv_out", "bn")},
-    "head": {"proj": ("proj", "projection")},
 }
 
 # key templates per layout; {pathway} {stage} {position} {block} {layer} {param} are fields
@@ -73,7 +85,6 @@ _TEMPLATES = {
 
 _FIELD_PATTERNS = {"pathway": r"slow|fast|\d+", "stage": r"\d+", "position": r"[a-z0-9]+",
                    "block": r"\d+", "layer": r"[a-z0-9_]+", "param": r".+"}
-_LATERAL_POSITIONS = ("stem", "res2", "res3", "res4")
 
 
 @dataclass(frozen=True)
@@ -121,16 +132,42 @@ def _is_two_pathway(state_dict: dict, fmt: str) -> bool:
     return {k.split(".")[0] for k in state_dict} >= {"slow", "fast"}
 
 
+def _layers() -> dict[str, dict[str, tuple[str | None, str | None]]]:
+    """Layer names per kind, with those of every registered lateral connection and head."""
+    layers = dict(_BACKBONE_LAYERS)
+    for kind, registry in (("lateral", FUSIONS), ("head", HEADS)):
+        merged: dict[str, tuple[str | None, str | None]] = {}
+        for name, cls in registry.items():
+            for ours, theirs in cls.checkpoint_layers.items():
+                if merged.setdefault(ours, theirs) != theirs:
+                    raise ValueError(f"{kind} {name!r} names its layer {ours!r} {theirs} in the "
+                                     f"reference checkpoints, another {kind} {merged[ours]}")
+        layers[kind] = merged
+    return layers
+
+
+def rename_legacy_keys(state_dict: dict) -> dict:
+    """A state dict in our layout with the keys of older versions renamed (`LEGACY_KEYS`)."""
+    renamed = {}
+    for key, value in state_dict.items():
+        for old, new in LEGACY_KEYS.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+        renamed[key] = value
+    return renamed
+
+
 def _parse(key: str, fmt: str, single: str | None) -> _Key:
     layout = "pytorchvideo_single" if fmt == "pytorchvideo" and single else fmt
     column = {"pytorchvideo": 0, "pytorchvideo_single": 0, "pyslowfast": 1}.get(layout)
+    layers = _layers()
     for kind, regex in _REGEXES[layout].items():
         m = regex.match(key)
         if not m:
             continue
         fields = m.groupdict()
         names = {(ours if column is None else theirs[column]): ours
-                 for ours, theirs in _LAYERS[kind].items()}
+                 for ours, theirs in layers[kind].items()}
         if fields["layer"] not in names:
             continue
         parsed = _Key(kind, fields["param"], names[fields["layer"]])
@@ -144,8 +181,13 @@ def _parse(key: str, fmt: str, single: str | None) -> _Key:
             parsed = replace(parsed, stage=int(fields["stage"]) + (fmt == "pytorchvideo"))
         if "position" in fields:
             p = fields["position"]
-            position = (_LATERAL_POSITIONS.index(p) if fmt == "slowfast_edu"
-                        else int(p) - (fmt == "pyslowfast"))
+            if fmt == "slowfast_edu":
+                p = _LEGACY_POSITIONS.get(p, p)
+                if p not in LATERAL_POSITIONS:
+                    continue  # not a lateral of ours
+                position = LATERAL_POSITIONS.index(p)
+            else:
+                position = int(p) - (fmt == "pyslowfast")
             parsed = replace(parsed, position=position)
         if "block" in fields:
             parsed = replace(parsed, block=int(fields["block"]))
@@ -157,12 +199,15 @@ def _render(k: _Key, fmt: str, single: bool) -> str:
     layout = "pytorchvideo_single" if fmt == "pytorchvideo" and single else fmt
     if k.kind not in _TEMPLATES[layout]:
         raise ValueError(f"the {fmt} layout has no place for {k.kind} layers ({k})")
-    layer = k.layer if fmt == "slowfast_edu" else _LAYERS[k.kind][k.layer][fmt == "pyslowfast"]
+    theirs = None if fmt == "slowfast_edu" else _layers()[k.kind][k.layer][fmt == "pyslowfast"]
+    if fmt != "slowfast_edu" and theirs is None:
+        raise ValueError(f"the {fmt} layout has no place for the {k.kind} layer {k.layer!r} ({k})")
+    layer = k.layer if fmt == "slowfast_edu" else theirs
     pathway = k.pathway
     if fmt != "slowfast_edu" and k.pathway:
         pathway = 0 if single else ("slow", "fast").index(k.pathway)
     stage = k.stage - (fmt == "pytorchvideo")
-    position = (_LATERAL_POSITIONS[k.position] if fmt == "slowfast_edu"
+    position = (LATERAL_POSITIONS[k.position] if fmt == "slowfast_edu"
                 else k.position + (fmt == "pyslowfast"))
     return _TEMPLATES[layout][k.kind].format(pathway=pathway, stage=stage, position=position,
                                              block=k.block, layer=layer, param=k.param)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .fusion import NoFusion, TimeStridedConv, TimeStridedSample, TimeToChannel
+from .config import STAGES
+from .fusion import LATERAL_POSITIONS
 from .resnet import Bottleneck, ResStage
 
 
@@ -46,8 +47,9 @@ class Description(list):
                          for row in rows)
 
 
-def describe(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor]) -> Description:
-    """Table 1 for `model` on `inputs`, measured (works on the "meta" device too)."""
+def describe(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
+             *head_inputs: torch.Tensor) -> Description:
+    """Table 1 for `model` on `inputs` (and a head's extra inputs), measured; "meta" works too."""
     cfg = model.cfg
     pathways = {name: getattr(model, name) for name in ("slow", "fast") if hasattr(model, name)}
     clips = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
@@ -56,8 +58,10 @@ def describe(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor]) ->
         setattr(raw, f"{name}_out", tuple(clip.shape[1:]))
     table = Description([raw])
     strides = {"slow": cfg.tau, "fast": max(cfg.tau // cfg.alpha, 1)}
-    table.append(StageRow("data layer", **{name: f"stride {strides[name]}, 1x1"
-                                           for name in pathways}))
+    fast_input = getattr(model, "fast_input", None)  # grey, time difference, half size
+    extra = {"fast": fast_input.describe() if fast_input is not None else ""}
+    table.append(StageRow("data layer", **{
+        name: f"stride {strides[name]}, 1x1{extra.get(name, '')}" for name in pathways}))
 
     rows: dict[str, StageRow] = {}
     hooks = []
@@ -70,34 +74,32 @@ def describe(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor]) ->
             setattr(row, f"{column}_out", tuple(output.shape[1:]))
         hooks.append(module.register_forward_hook(hook))
 
-    laterals = getattr(model, "laterals", {})
     for name, pathway in pathways.items():
         record("conv1", name, _conv(pathway.stem.conv), pathway.stem.conv)
         record("pool1", name, _pool(pathway.stem.pool), pathway.stem.pool)
         for stage, module in pathway.stages()[1:]:
             record(stage, name, _stage(module), module)
+    record("head", "slow", model.head.describe(), model.head)  # the head says what it is
     order = ["conv1", "pool1"]
-    for stage, after in zip(("res2", "res3", "res4", "res5"), ("pool1", "res2", "res3", "res4")):
-        lateral = laterals[after if after != "pool1" else "stem"] if laterals else None
-        if lateral is not None and not isinstance(lateral, NoFusion):
-            record(f"lateral {after}", "slow", _lateral(lateral), lateral)
+    laterals = getattr(model, "laterals", {})
+    for after, stage in zip(LATERAL_POSITIONS, STAGES):
+        text = laterals[after].describe() if laterals else None  # None: nothing joins here
+        if text is not None:
+            record(f"lateral {after}", "slow", text, laterals[after])
             order.append(f"lateral {after}")
         order.append(stage)
+    order.append("head")
 
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            model(clips if len(clips) > 1 else clips[0])
+            model(clips if len(clips) > 1 else clips[0], *head_inputs)
     finally:
         model.train(was_training)
         for h in hooks:
             h.remove()
     table.extend(rows[stage] for stage in order)
-    head = model.head.proj
-    table.append(StageRow("head", slow=f"global average pool, concat, dropout {cfg.dropout}, "
-                          f"fc {head.in_features} -> {head.out_features}",
-                          slow_out=(head.out_features,)))
     return table
 
 
@@ -137,18 +139,6 @@ def _stage(stage: ResStage) -> str:
     if first.conv_b.dilation[-1] > 1:  # res5_dilation
         text += f", dilation {first.conv_b.dilation[-1]}"
     return text
-
-
-def _lateral(lateral: nn.Module) -> str:
-    if isinstance(lateral, TimeStridedConv):
-        return (f"Fast->Slow T-conv {_triple(lateral.conv.kernel_size)}, "
-                f"{lateral.out_channels}, stride {lateral.alpha}, concat")
-    if isinstance(lateral, TimeStridedSample):
-        return f"Fast->Slow T-sample 1 of {lateral.alpha} frames, {lateral.out_channels}, concat"
-    if isinstance(lateral, TimeToChannel):
-        return (f"Fast->Slow time-to-channel ({lateral.alpha} frames -> "
-                f"{lateral.alpha * lateral.fast_channels} channels), {lateral.mode}")
-    return type(lateral).__name__
 
 
 def _size(shape: tuple[int, ...] | None) -> str:

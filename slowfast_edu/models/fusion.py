@@ -10,30 +10,49 @@ bring the Fast features to T frames before they can be fused with the Slow ones.
   alpha and 2*beta*C outputs, then BN and ReLU, concatenate;
 - none: the two pathways meet only at the head.
 
-Connections sit after pool1, res2, res3 and res4 and go one way, Fast -> Slow.
-When the Fast pathway sees half-resolution frames (`fast_input="half_res"`) its features are half
-the Slow ones' size: the connection then upsamples its output (nearest neighbour, each Fast
-position copied to the 2x2 Slow positions it covers) before fusing. The paper does not say how it
-matched sizes; this is our documented choice.
+Connections sit after pool1, res2, res3 and res4 (`LATERAL_POSITIONS`) and go one way, Fast -> Slow.
+Each kind is a class in the `FUSIONS` registry (see registry.py); `cfg.fusion` names one. How a
+connection's output is brought to the Slow features' height and width is the Fast input's business
+(fast_input.py): at half resolution it is upsampled.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from .fast_input import same_size
+from .inference import fold_conv_bn_relu
+from .registry import Registry
 from .stem import BN_EPS, BN_MOMENTUM
+
+if TYPE_CHECKING:
+    from .config import SlowFastConfig
+
+LATERAL_POSITIONS = ("pool1", "res2", "res3", "res4")  # never after res5: the head fuses those
 
 
 class LateralConnection(nn.Module):
     """Base class: `transform` the Fast features to T frames, then fuse them into the Slow ones."""
 
     mode = "concat"  # or "sum"
+    joins_in_time = True  # fuses frame by frame: the Fast clip must be alpha times the Slow one
+    # the references' names for a lateral's conv and BN (their only lateral is the T-conv)
+    checkpoint_layers = {"conv": ("conv_fast_to_slow", "conv_f2s"), "bn": ("norm", "bn")}
 
     def __init__(self, fast_channels: int, alpha: int) -> None:
         super().__init__()
         self.fast_channels, self.alpha = fast_channels, alpha
+        # (lateral, slow) -> lateral at the Slow H x W; the network sets its Fast input's choice
+        self.to_slow_size = same_size
+
+    @classmethod
+    def build(cls, cfg: SlowFastConfig, fast_channels: int, slow_channels: int
+              ) -> LateralConnection:
+        """The connection joining `fast_channels` Fast channels to `slow_channels` Slow ones."""
+        return cls(fast_channels, cfg.alpha)
 
     @property
     def out_channels(self) -> int:
@@ -44,6 +63,14 @@ class LateralConnection(nn.Module):
         """(B, beta*C, alpha*T, H, W) -> (B, out_channels, T, H, W)."""
         raise NotImplementedError
 
+    def describe(self) -> str | None:
+        """Its row of Table 1 (None: no row, nothing joins here)."""
+        return type(self).__name__
+
+    def fold_for_inference(self, fuse_relu: bool = True) -> nn.Module:
+        """The module to run at test time; without BatchNorm, itself."""
+        return self
+
     def forward(self, slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
         lateral = self.transform(fast)  # (B, C_lateral, T, H_fast, W_fast)
         if lateral.shape[2] != slow.shape[2]:
@@ -51,14 +78,16 @@ class LateralConnection(nn.Module):
                 f"{type(self).__name__}: the Fast pathway has {fast.shape[2]} frames, which gives "
                 f"{lateral.shape[2]} after the lateral connection, but the Slow pathway has "
                 f"{slow.shape[2]}: the Fast clip must be alpha={self.alpha} times longer")
-        if lateral.shape[-2:] != slow.shape[-2:]:  # half-resolution Fast input
-            lateral = F.interpolate(lateral, size=(lateral.shape[2], *slow.shape[-2:]),
-                                    mode="nearest")  # (B, C_lateral, T, H, W)
+        lateral = self.to_slow_size(lateral, slow)  # (B, C_lateral, T, H, W)
         if self.mode == "sum":
             return slow + lateral  # (B, C, T, H, W)
         return torch.cat([slow, lateral], dim=1)  # (B, C + C_lateral, T, H, W)
 
 
+FUSIONS = Registry("fusion", LateralConnection)
+
+
+@FUSIONS.register("time_strided_conv")
 class TimeStridedConv(LateralConnection):
     """T-conv: conv [k, 1, 1] with stride [alpha, 1, 1], ratio*beta*C outputs, BN, ReLU."""
 
@@ -69,6 +98,11 @@ class TimeStridedConv(LateralConnection):
         self.bn = nn.BatchNorm3d(ratio * fast_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
         self.relu = nn.ReLU()
 
+    @classmethod
+    def build(cls, cfg: SlowFastConfig, fast_channels: int, slow_channels: int
+              ) -> TimeStridedConv:
+        return cls(fast_channels, cfg.alpha, cfg.fusion_kernel, cfg.fusion_ratio)
+
     @property
     def out_channels(self) -> int:
         return self.conv.out_channels
@@ -76,7 +110,16 @@ class TimeStridedConv(LateralConnection):
     def transform(self, fast: torch.Tensor) -> torch.Tensor:
         return self.relu(self.bn(self.conv(fast)))  # (B, 2*beta*C, T, H, W)
 
+    def describe(self) -> str:
+        kernel = "x".join(map(str, self.conv.kernel_size))
+        return f"Fast->Slow T-conv {kernel}, {self.out_channels}, stride {self.alpha}, concat"
 
+    def fold_for_inference(self, fuse_relu: bool = True) -> nn.Module:
+        fold_conv_bn_relu(self, fuse_relu)  # conv -> bn -> relu, as in the stem
+        return self
+
+
+@FUSIONS.register("time_strided_sample")
 class TimeStridedSample(LateralConnection):
     """T-sample: keep the first of every alpha Fast frames."""
 
@@ -87,7 +130,11 @@ class TimeStridedSample(LateralConnection):
     def transform(self, fast: torch.Tensor) -> torch.Tensor:
         return fast[:, :, :: self.alpha]  # (B, beta*C, T, H, W)
 
+    def describe(self) -> str:
+        return f"Fast->Slow T-sample 1 of {self.alpha} frames, {self.out_channels}, concat"
 
+
+@FUSIONS.register("time_to_channel_concat")
 class TimeToChannel(LateralConnection):
     """TtoC: pack each group of alpha consecutive Fast frames into the channel axis.
 
@@ -119,27 +166,55 @@ class TimeToChannel(LateralConnection):
         x = x.permute(0, 3, 1, 2, 4, 5)  # (B, alpha, beta*C, T, H, W)
         return x.reshape(b, self.alpha * c, t, h, w)  # (B, alpha*beta*C, T, H, W)
 
+    def describe(self) -> str:
+        return (f"Fast->Slow time-to-channel ({self.alpha} frames -> "
+                f"{self.alpha * self.fast_channels} channels), {self.mode}")
 
-class NoFusion(nn.Module):
-    """'SlowFast without fusion': the Slow features pass unchanged."""
 
-    out_channels = 0
+@FUSIONS.register("time_to_channel_sum")
+class TimeToChannelSum(TimeToChannel):
+    """TtoC summed into the Slow features: needs alpha*beta*C == C (alpha = 1/beta)."""
+
+    def __init__(self, fast_channels: int, alpha: int, slow_channels: int) -> None:
+        super().__init__(fast_channels, alpha, "sum", slow_channels)
+
+    @classmethod
+    def build(cls, cfg: SlowFastConfig, fast_channels: int, slow_channels: int
+              ) -> TimeToChannelSum:
+        return cls(fast_channels, cfg.alpha, slow_channels)
+
+
+@FUSIONS.register("none")
+class NoFusion(LateralConnection):
+    """SlowFast without fusion: the Slow features pass unchanged; the pathways meet at the head."""
+
+    joins_in_time = False  # nothing is fused, so the two clips need not cover the same frames
+
+    def __init__(self, fast_channels: int = 0, alpha: int = 1) -> None:
+        super().__init__(fast_channels, alpha)
+
+    @property
+    def out_channels(self) -> int:
+        return 0
+
+    def describe(self) -> None:
+        return None
 
     def forward(self, slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
-        return slow
+        return slow  # (B, C, T, H, W)
 
 
-def build_lateral(fusion: str, fast_channels: int, slow_channels: int, alpha: int,
-                  kernel: int = 5, ratio: int = 2) -> nn.Module:
-    """The lateral connection named `fusion` for Fast features of `fast_channels` channels."""
-    if fusion == "time_strided_conv":
-        return TimeStridedConv(fast_channels, alpha, kernel, ratio)
-    if fusion == "time_strided_sample":
-        return TimeStridedSample(fast_channels, alpha)
-    if fusion == "time_to_channel_sum":
-        return TimeToChannel(fast_channels, alpha, "sum", slow_channels)
-    if fusion == "time_to_channel_concat":
-        return TimeToChannel(fast_channels, alpha, "concat")
-    if fusion == "none":
-        return NoFusion()
-    raise ValueError(f"unknown fusion {fusion!r}")
+class Laterals(nn.ModuleDict):
+    """A SlowFast's lateral connections, keyed by the stage they follow (`LATERAL_POSITIONS`).
+
+    The first one is "pool1", the paper's name; until issue 14 it was keyed "stem", and code that
+    still asks for `laterals["stem"]` gets it (state dicts use "laterals.pool1." either way).
+    """
+
+    OLD_NAMES = {"stem": "pool1"}
+
+    def __getitem__(self, key: str) -> nn.Module:
+        return super().__getitem__(self.OLD_NAMES.get(key, key))
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self.OLD_NAMES.get(key, key))

@@ -12,19 +12,18 @@ the bottleneck's residual sum and last ReLU, are applied while the output is sti
 weights are stored channels-last (C_out, kT, kH, kW, C_in in memory), the layout oneDNN convolves
 fastest, so the features stay channels-last from the stem to the head.
 
-Each step is kept because it measurably helped (SlowFast 8x8 R50, 224 x 224, one CPU thread,
-`benchmarks/cpu_inference.py`, docs/benchmarks.md; time relative to PyTorchVideo's model):
-- our plain model 1.01x; BN folded 0.95x (BatchNorm was ~13% of the plain model's time);
-- + channels-last 0.86x: on contiguous (B, C, T, H, W) tensors PyTorch sends the thin Fast pathway
-  convolutions to its own im2col + GEMM path (`slow_conv3d`), 2-5x slower than oneDNN's kernels;
-- + ReLU and residual fused into the convolutions 0.63x: the separate ReLUs and sums were ~15% and
-  ~4% of the time. What is left is >90% convolution, at about 80 GFLOP/s per core.
-Also tried: in-place ReLU (only matters without the fusion, which removes the ReLUs; used there),
-prepacked oneDNN weights (no gain on the layers tried), `torch.jit.freeze` with
-`torch.jit.optimize_for_inference` (slower than this, 50 s to prepare), `torch.compile` with
-freezing (~10% faster still, but 40-75 s of compiling in each new process and a C++ toolchain;
-`torch.compile(optimize_for_inference(m))` works if you want both), thread counts (a process-wide
-setting: left to the caller).
+Why these three: in the plain network BatchNorm, the separate ReLUs and the residual sums are each
+a full pass over a feature map, and on contiguous (B, C, T, H, W) tensors PyTorch sends the thin
+Fast pathway's convolutions to its own im2col + GEMM path rather than to oneDNN's kernels. Each step
+is kept because it measurably helped; the alternatives tried (`torch.jit.freeze`, `torch.compile`,
+prepacked weights, other layouts, thread counts) gained nothing here or cost more than they gave
+(`torch.compile(optimize_for_inference(m))` works if you want both). The measurements, with their
+command, date, hardware and load, are in docs/benchmarks.md, "CPU inference"
+(`benchmarks/cpu_inference.py`).
+
+The backbone's modules (stem, bottleneck, non-local block) are folded here; the paper's
+interchangeable parts (lateral connections, Fast inputs, heads: the registries' classes) fold
+themselves through their `fold_for_inference(fuse_relu)` method, which this module calls.
 
 `optimize_for_inference(model)` returns a new model; it takes the same `[slow, fast]` input.
 """
@@ -38,7 +37,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fusion import TimeStridedConv
 from .nonlocal_block import NonLocal
 from .resnet import Bottleneck
 from .stem import Stem
@@ -139,18 +137,30 @@ class FusedBottleneck(nn.Module):
         return self.conv_c(x, residual=identity)  # relu(bn_c(conv_c(x)) + identity)
 
 
+def fold_conv_bn_relu(module: nn.Module, fuse_relu: bool = True) -> None:
+    """Fold `module.bn` into `module.conv` in place (and, with `fuse_relu`, `module.relu` too).
+
+    For the modules that run conv -> bn -> relu: the stem and the time-strided lateral.
+    """
+    if fuse_relu:  # one fused conv; bn and relu then pass their input through
+        module.conv = FusedConv3d.from_conv(fold_bn(module.conv, module.bn))
+        module.bn, module.relu = nn.Identity(), nn.Identity()
+    else:
+        module.conv, module.bn = fold_bn(module.conv, module.bn), nn.Identity()
+        module.relu.inplace = True  # its input is a temporary: no need for a new tensor
+
+
 def optimize_for_inference(model: nn.Module, *, channels_last: bool = True,
                            fuse_relu: bool = True) -> nn.Module:
     """A copy of `model` for inference: eval mode, BN folded, frozen, channels-last, ReLU fused."""
     model = copy.deepcopy(model).eval()
     for module in list(model.modules()):
-        if fuse_relu and isinstance(module, (Stem, TimeStridedConv)):
-            # conv -> bn -> relu becomes one fused conv; bn and relu pass their input through
-            module.conv = FusedConv3d.from_conv(fold_bn(module.conv, module.bn))
-            module.bn, module.relu = nn.Identity(), nn.Identity()
-        elif isinstance(module, (Stem, TimeStridedConv)):
-            module.conv, module.bn = fold_bn(module.conv, module.bn), nn.Identity()
-            module.relu.inplace = True  # its input is a temporary: no need for a new tensor
+        if hasattr(module, "fold_for_inference"):  # a registry's class folds itself
+            folded = module.fold_for_inference(fuse_relu)
+            if folded is not module:
+                _replace_child(model, module, folded)
+        elif isinstance(module, Stem):
+            fold_conv_bn_relu(module, fuse_relu)
         elif isinstance(module, Bottleneck):
             if fuse_relu:
                 _replace_child(model, module, FusedBottleneck(module))
@@ -164,10 +174,12 @@ def optimize_for_inference(model: nn.Module, *, channels_last: bool = True,
                 module.shortcut.bn = nn.Identity()
         elif isinstance(module, NonLocal):
             module.conv_out, module.bn = fold_bn(module.conv_out, module.bn), nn.Identity()
-    left = [name for name, m in model.named_modules() if isinstance(m, nn.BatchNorm3d)]
+    left = [name for name, m in model.named_modules()
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))]
     if left:
-        raise TypeError(f"optimize_for_inference does not know how to fold the BatchNorms {left}; "
-                        f"add their module type to slowfast_edu/models/inference.py")
+        raise TypeError(f"optimize_for_inference cannot fold the BatchNorms {left}: give the "
+                        f"class that holds them a fold_for_inference(fuse_relu) method (see "
+                        f"slowfast_edu/models/registry.py)")
     if channels_last:
         model = model.to(memory_format=torch.channels_last_3d)  # conv weights to (O, kT, kH, kW, I)
     for p in model.parameters():

@@ -6,15 +6,16 @@ from torch import nn
 
 
 def init_weights(model: nn.Module, fc_std: float = 0.01) -> None:
-    """Kaiming-normal convs (fan_out, ReLU), BN at 1/0 (0 for each block's last BN), fc N(0, 0.01)."""
+    """Kaiming-normal convs (fan_out, ReLU), linear layers N(0, fc_std) with zero bias.
+
+    BatchNorms keep the values they are built with: gamma 1 and beta 0, except the last BN of each
+    bottleneck and of each non-local block, which its block zero-initialises (resnet.py).
+    """
     for m in model.modules():
         if isinstance(m, nn.Conv3d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm3d):
-            nn.init.constant_(m.weight, 0.0 if getattr(m, "is_final_bn", False) else 1.0)
-            nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, std=fc_std)
             nn.init.zeros_(m.bias)

@@ -25,7 +25,7 @@ class NonLocal(nn.Module):
         self.pool = nn.MaxPool3d(kernel_size=pool_size, stride=pool_size)
         self.conv_out = nn.Conv3d(self.inner, channels, kernel_size=1)
         self.bn = nn.BatchNorm3d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
-        self.bn.is_final_bn = True  # the block starts as the identity
+        nn.init.zeros_(self.bn.weight)  # gamma 0: the block starts as the identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, t, h, w = x.shape

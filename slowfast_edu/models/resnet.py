@@ -17,10 +17,8 @@ from .nonlocal_block import NonLocal
 from .stem import BN_EPS, BN_MOMENTUM
 
 
-def _bn(channels: int, final: bool = False) -> nn.BatchNorm3d:
-    bn = nn.BatchNorm3d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
-    bn.is_final_bn = final  # zero-initialised, so each residual block starts as the identity
-    return bn
+def _bn(channels: int) -> nn.BatchNorm3d:
+    return nn.BatchNorm3d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)  # gamma 1, beta 0
 
 
 class Bottleneck(nn.Module):
@@ -38,7 +36,8 @@ class Bottleneck(nn.Module):
                                 bias=False)
         self.bn_b = _bn(inner_channels)
         self.conv_c = nn.Conv3d(inner_channels, out_channels, kernel_size=1, bias=False)
-        self.bn_c = _bn(out_channels, final=True)
+        self.bn_c = _bn(out_channels)
+        nn.init.zeros_(self.bn_c.weight)  # gamma 0: each residual block starts as the identity
         self.relu = nn.ReLU()
         self.shortcut = None
         if in_channels != out_channels or spatial_stride != 1:

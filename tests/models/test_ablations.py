@@ -1,7 +1,8 @@
 """Every ablation of the paper (Sec. 4.2, Table 5) as keyword overrides, on SlowFast 4x16 R50.
 
 Shapes are measured with `describe` on the meta device (instant); forward and backward run on
-real tensors at a small frame size.
+real tensors at a small frame size. SLOW and FAST are Table 1 of the paper; the parameter counts
+are PyTorchVideo 0.1.5's (tests/models/reference_numbers.py prints them, see test_presets.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import torch
 
 import slowfast_edu as se
 from slowfast_edu.models import build_network
-from slowfast_edu.models.fast_input import FastInput
+from slowfast_edu.models.fast_input import FAST_INPUTS
 from slowfast_edu.models.fusion import TimeStridedSample, TimeToChannel
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
 
 BASE = "slowfast_4x16_r50"  # the paper's ablation model: alpha=8, beta=1/8, T=4
 
@@ -38,6 +41,7 @@ def forward_backward(**overrides):
     return model
 
 
+# Table 1 (4x16 R50 at 224): (C, T, H, W) after each stage
 SLOW = {"conv1": (64, 4, 112, 112), "pool1": (64, 4, 56, 56), "res2": (256, 4, 56, 56),
         "res3": (512, 4, 28, 28), "res4": (1024, 4, 14, 14), "res5": (2048, 4, 7, 7)}
 FAST = {"conv1": (8, 32, 112, 112), "pool1": (8, 32, 56, 56), "res2": (32, 32, 56, 56),
@@ -103,7 +107,7 @@ def test_channel_ratio_beta(beta_inv):
         assert shapes[stage][1][0] == c, stage
         assert shapes[stage][0] == SLOW[stage]
     # the time-strided conv keeps 2 beta C outputs
-    assert model.laterals["stem"].conv.out_channels == 2 * round(64 / beta_inv)
+    assert model.laterals["pool1"].conv.out_channels == 2 * round(64 / beta_inv)
     assert model.slow.res2[0].conv_a.in_channels == 64 + 2 * round(64 / beta_inv)
 
 
@@ -141,13 +145,13 @@ def test_fast_input_half_resolution():
 
 def test_fast_input_time_difference_and_gray_math():
     x = torch.randn(2, 3, 8, 5, 5)
-    diff = FastInput("time_diff")(x)
+    diff = FAST_INPUTS["time_diff"]()(x)
     assert torch.equal(diff[:, :, 0], torch.zeros_like(diff[:, :, 0]))
     assert torch.allclose(diff[:, :, 1:], x[:, :, 1:] - x[:, :, :-1])
-    gray = FastInput("gray")(x)
+    gray = FAST_INPUTS["gray"]()(x)
     assert gray.shape == (2, 1, 8, 5, 5)
     assert torch.allclose(gray[:, 0], 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])
-    half = FastInput("half_res")(x[..., :4, :4])
+    half = FAST_INPUTS["half_res"]()(x[..., :4, :4])
     assert torch.allclose(half, x[..., :4, :4].unfold(3, 2, 2).unfold(4, 2, 2).mean((-1, -2)))
     forward_backward(fast_input="time_diff")
 
@@ -176,7 +180,8 @@ def test_time_to_channel_sum_needs_alpha_beta_one():
 def test_depth_101_and_fusion_kernel_and_nonlocal_placement():
     model, shapes = measured(depth=101)
     assert len(list(model.slow.res4)) == 23
-    assert se.count_params(model) == 62_826_968  # the laterals' cost does not depend on alpha
+    # PyTorchVideo's slowfast_r101 (8x8, alpha=4): the laterals' cost does not depend on alpha
+    assert se.count_params(model) == 62_826_968
     assert shapes["res5"] == (SLOW["res5"], FAST["res5"])
     model, _ = measured(fusion_kernel=3)
     assert model.laterals["res2"].conv.kernel_size == (3, 1, 1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import slowfast_edu as se
 from slowfast_edu.models import build_network
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
 
 
 def table(name: str, size: int = 224):

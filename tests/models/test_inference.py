@@ -11,6 +11,8 @@ from slowfast_edu.models.inference import FusedConv3d, fold_bn, optimize_for_inf
 
 from ..conftest import randomize_bn
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
+
 VARIANTS = {
     "slowfast_tiny": ("slowfast_tiny", {}),
     "slow_tiny": ("slow_tiny", {}),

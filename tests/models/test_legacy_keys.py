@@ -1,0 +1,56 @@
+"""Our layout's one rename: the lateral after pool1 was `laterals.stem.` before issue 14 and is
+`laterals.pool1.` now. Older state dicts and exported files are renamed, not lost."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+import slowfast_edu as se
+from slowfast_edu.models.convert import LEGACY_KEYS, convert_state_dict, rename_legacy_keys
+from slowfast_edu.models.default import export_checkpoint, load_exported
+
+from ..conftest import REPO
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faster alone
+
+
+def _old_layout(state_dict: dict) -> dict:
+    return {k.replace("laterals.pool1.", "laterals.stem."): v for k, v in state_dict.items()}
+
+
+def test_old_keys_are_renamed_and_read():
+    assert LEGACY_KEYS == {"laterals.stem.": "laterals.pool1."}
+    model = se.build_model("slowfast_tiny")
+    sd = model.state_dict()
+    assert "laterals.pool1.conv.weight" in sd and not any(".stem." in k for k in sd
+                                                          if k.startswith("laterals."))
+    old = _old_layout(sd)
+    assert list(rename_legacy_keys(old)) == list(sd)
+    # the converters read the old name too, and write the current one
+    assert list(convert_state_dict(old, "slowfast_edu", "slowfast_edu")) == list(sd)
+    assert (convert_state_dict(old, "slowfast_edu", "pyslowfast").keys()
+            == convert_state_dict(sd, "slowfast_edu", "pyslowfast").keys())
+    assert model.laterals["stem"] is model.laterals["pool1"] and "stem" in model.laterals
+
+
+def test_the_script_renames_an_exported_model(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "rename_legacy_keys", REPO / "scripts" / "rename_legacy_keys.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    model = se.build_model("slowfast_tiny", num_classes=3).eval()
+    torch.save({"model_state": _old_layout(model.state_dict()), "classnames": ["a", "b", "c"],
+                "config": {"model": {"name": "slowfast_tiny", "overrides": {}}}},
+               tmp_path / "last.pt")
+    exported = export_checkpoint(tmp_path / "last.pt", tmp_path / "old.pt", half=False)
+    assert script.rename_file(exported, tmp_path / "new.pt") == 6  # conv + 5 BN tensors
+    assert script.rename_file(tmp_path / "last.pt") == 6  # a trainer checkpoint, in place
+    loaded = load_exported(tmp_path / "new.pt")
+    x = se.example_inputs(model.cfg, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    assert "laterals.pool1.conv.weight" in torch.load(tmp_path / "last.pt")["model_state"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "new.pt", "old.pt"]
