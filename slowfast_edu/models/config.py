@@ -52,8 +52,9 @@ class SlowFastConfig:
     fusion_kernel: int = 5  # temporal kernel k of the time-strided convolution
     fusion_ratio: int = 2  # the time-strided conv outputs fusion_ratio * fast channels
     fast_input: str = "rgb"  # what the Fast pathway sees, see FAST_INPUTS
-    slow_temporal_kernels: tuple[int, ...] = (1, 1, 3, 3)  # conv "a" kernel per stage
-    fast_temporal_kernels: tuple[int, ...] = (3, 3, 3, 3)
+    slow_temporal_kernels: tuple[int | tuple[int, ...], ...] = (1, 1, 3, 3)  # conv "a" kernel
+    #   per stage; a tuple is a pattern repeated over the stage's blocks: I3D's (3, 1) alternates
+    fast_temporal_kernels: tuple[int | tuple[int, ...], ...] = (3, 3, 3, 3)
     slow_stem_kernel: int = 1  # temporal size of the stem's 7x7 conv
     fast_stem_kernel: int = 5
     res4_temporal_blocks: int | None = None  # only the first N res4 blocks keep conv "a"'s
@@ -61,6 +62,8 @@ class SlowFastConfig:
     nonlocal_blocks: tuple[tuple[int, ...], ...] = ((), (), (), ())  # slow res2..res5: add a
     #                                          non-local block after these block indices
     pool1: bool = True  # the stem's max pooling; False: res2..res5 twice as fine (small frames)
+    res2_temporal_pool: int = 1  # C2D and I3D max-pool this many frames into one after res2
+    #                              ("pool2", stride = kernel); 1: none, as in SlowFast
     res5_dilation: int = 1  # 2: res5 keeps res4's H x W (spatial stride 1) and dilates its 3 x 3
     #                         convs by 2, as the paper's AVA detector does: twice as fine a map
     head: str = "classification"  # what the features become, see HEADS
@@ -77,6 +80,10 @@ class SlowFastConfig:
         if self.res4_temporal_blocks is not None and self.res4_temporal_blocks > self.blocks[2]:
             raise ConfigError(f"res4_temporal_blocks must be at most the {self.blocks[2]} res4 "
                               f"blocks, got {self.res4_temporal_blocks}")
+        if self.res2_temporal_pool > 1 and self.arch == "slowfast":
+            raise ConfigError("res2_temporal_pool is for single-pathway networks (C2D, I3D): "
+                              "SlowFast keeps every frame in both pathways, or the laterals "
+                              "after res2 would not line up")
         for stage, indices, blocks in zip(STAGES, self.nonlocal_blocks, self.blocks):
             if any(not 0 <= i < blocks for i in indices):
                 raise ConfigError(f"nonlocal_blocks for {stage} must index its {blocks} blocks, "
@@ -144,15 +151,28 @@ def _choice(choices) -> Callable:
     return check
 
 
-def _per_stage(odd: bool = False, optional: bool = False) -> Callable:
-    def check(name: str, value: object) -> tuple[int, ...] | None:
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def _per_stage(odd: bool = False, optional: bool = False, patterns: bool = False) -> Callable:
+    """One integer per stage; with `patterns`, a stage may give a tuple, repeated over its blocks."""
+    def check(name: str, value: object) -> tuple | None:
         if value is None and optional:
             return None
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 4:
+        if not _is_sequence(value) or len(value) != 4:
             raise ConfigError(f"{name} needs one {'odd ' if odd else ''}integer per stage "
                               f"res2..res5 (4 in all), got {value!r}")
-        return tuple(_integer(f"{name}[{i}]", v, odd=odd) for i, v in enumerate(value))
+        return tuple(_pattern(f"{name}[{i}]", v, odd) if patterns and _is_sequence(v)
+                     else _integer(f"{name}[{i}]", v, odd=odd) for i, v in enumerate(value))
     return check
+
+
+def _pattern(name: str, value: Sequence, odd: bool) -> tuple[int, ...]:
+    if not value:
+        raise ConfigError(f"{name} must be an odd integer or a non-empty tuple of them (a pattern "
+                          f"repeated over the blocks, e.g. (3, 1)), got {value!r}")
+    return tuple(_integer(f"{name}[{j}]", v, odd=odd) for j, v in enumerate(value))
 
 
 def _optional_count(name: str, value: object) -> int | None:
@@ -197,9 +217,10 @@ _CHECKS = {
     "width": _integer, "alpha": _integer, "beta_inv": _integer, "slow_frames": _integer,
     "tau": _integer, "fusion": _choice(FUSIONS), "fusion_kernel": _odd,
     "fusion_ratio": _integer, "fast_input": _choice(FAST_INPUTS),
-    "slow_temporal_kernels": _per_stage(odd=True), "fast_temporal_kernels": _per_stage(odd=True),
+    "slow_temporal_kernels": _per_stage(odd=True, patterns=True),
+    "fast_temporal_kernels": _per_stage(odd=True, patterns=True),
     "slow_stem_kernel": _odd, "fast_stem_kernel": _odd,
     "res4_temporal_blocks": _optional_count, "nonlocal_blocks": _nonlocal_blocks,
-    "pool1": _flag, "res5_dilation": _res5_dilation, "head": _choice(HEADS),
+    "pool1": _flag, "res2_temporal_pool": _integer, "res5_dilation": _res5_dilation, "head": _choice(HEADS),
     "num_classes": _integer, "dropout": _dropout, "crop_size": _integer,
 }

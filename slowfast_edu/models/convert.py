@@ -12,7 +12,11 @@ The three name the same tensors differently:
 | classifier | `head.proj` | `blocks.6.proj` | `head.projection` |
 
 Single-pathway models (Slow-only) drop `multipathway_blocks.{p}` in PyTorchVideo, use `pathway0`
-in PySlowFast and `slow.` (or `fast.`) here. Every key is parsed into a layout-free description
+in PySlowFast and `slow.` (or `fast.`) here. PyTorchVideo's C2D and I3D have their temporal pool
+after res2 as `blocks.2`, so their res3..res5 are `blocks.3`..`blocks.5` and the head `blocks.6`
+("pooled"; PySlowFast's pool has no weights, so its names are Slow-only's). PySlowFast's Caffe2
+`.pkl` checkpoints (its Kinetics-600 models among them) name their blobs another way again
+(caffe2.py); they are read, through PySlowFast's names. Every key is parsed into a layout-free description
 (kind, pathway, stage, block, layer, parameter) and written out in the target layout. The layer
 names of the lateral connections and heads come from their classes (`checkpoint_layers`, see
 registry.py), so a registered fusion or head with weights converts too.
@@ -29,10 +33,11 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from .caffe2 import caffe2_to_pyslowfast, is_caffe2_layout
 from .fusion import FUSIONS, LATERAL_POSITIONS
 from .head import HEADS
 
-FORMATS = ("slowfast_edu", "pytorchvideo", "pyslowfast")
+FORMATS = ("slowfast_edu", "pytorchvideo", "pyslowfast", "caffe2")  # caffe2: read only
 
 # our keys that changed: old prefix -> new prefix (issue 14: the paper's name for the first lateral)
 LEGACY_KEYS = {"laterals.stem.": "laterals.pool1."}
@@ -72,6 +77,12 @@ _TEMPLATES = {
         "block": "blocks.{stage}.res_blocks.{block}.branch2.{layer}.{param}",
         "shortcut": "blocks.{stage}.res_blocks.{block}.{layer}.{param}",
         "head": "blocks.5.{layer}.{param}",
+    },
+    "pytorchvideo_pooled": {  # C2D, I3D: blocks.2 is the temporal pool after res2 (no weights)
+        "stem": "blocks.0.{layer}.{param}",
+        "block": "blocks.{stage}.res_blocks.{block}.branch2.{layer}.{param}",
+        "shortcut": "blocks.{stage}.res_blocks.{block}.{layer}.{param}",
+        "head": "blocks.6.{layer}.{param}",
     },
     "pyslowfast": {
         "stem": "s1.pathway{pathway}_stem.{layer}.{param}",
@@ -120,6 +131,8 @@ def detect_format(state_dict: dict) -> str:
         return "pytorchvideo"
     if any(k.startswith(("s1.", "s1_fuse.", "head.projection")) for k in keys):
         return "pyslowfast"
+    if is_caffe2_layout(state_dict):
+        return "caffe2"
     raise ValueError(f"not a SlowFast state dict in any layout we know ({', '.join(FORMATS)}); "
                      f"first keys: {keys[:3]}")
 
@@ -130,6 +143,27 @@ def _is_two_pathway(state_dict: dict, fmt: str) -> bool:
     if fmt == "pyslowfast":
         return any("pathway1_" in k for k in state_dict)
     return {k.split(".")[0] for k in state_dict} >= {"slow", "fast"}
+
+
+def _layout(fmt: str, single: bool, pooled: bool) -> str:
+    """The key templates of `fmt` for a network of one or two pathways, pooled after res2 or not."""
+    if fmt != "pytorchvideo" or not single:
+        return fmt
+    return "pytorchvideo_pooled" if pooled else "pytorchvideo_single"
+
+
+def _their_stage(stage: int, layout: str) -> int:
+    """res2..res5 (2..5) -> the layout's index: PyTorchVideo counts blocks from the stem's 0."""
+    if layout == "pytorchvideo_pooled":
+        return 1 if stage == 2 else stage  # blocks 1, (2: the pool), 3, 4, 5
+    return stage - 1 if layout.startswith("pytorchvideo") else stage
+
+
+def _our_stage(index: int, layout: str) -> int:
+    """The inverse of `_their_stage`."""
+    if layout == "pytorchvideo_pooled":
+        return 2 if index == 1 else index
+    return index + 1 if layout.startswith("pytorchvideo") else index
 
 
 def _layers() -> dict[str, dict[str, tuple[str | None, str | None]]]:
@@ -157,9 +191,9 @@ def rename_legacy_keys(state_dict: dict) -> dict:
     return renamed
 
 
-def _parse(key: str, fmt: str, single: str | None) -> _Key:
-    layout = "pytorchvideo_single" if fmt == "pytorchvideo" and single else fmt
-    column = {"pytorchvideo": 0, "pytorchvideo_single": 0, "pyslowfast": 1}.get(layout)
+def _parse(key: str, fmt: str, single: str | None, pooled: bool = False) -> _Key:
+    layout = _layout(fmt, bool(single), pooled)
+    column = None if fmt == "slowfast_edu" else int(fmt == "pyslowfast")
     layers = _layers()
     for kind, regex in _REGEXES[layout].items():
         m = regex.match(key)
@@ -177,8 +211,8 @@ def _parse(key: str, fmt: str, single: str | None) -> _Key:
             parsed = replace(parsed, pathway=pathway)
         elif kind not in ("lateral", "head"):  # a layout with no pathway field: single pathway
             parsed = replace(parsed, pathway=single)
-        if "stage" in fields:  # PyTorchVideo counts res2..res5 as blocks 1..4
-            parsed = replace(parsed, stage=int(fields["stage"]) + (fmt == "pytorchvideo"))
+        if "stage" in fields:  # PyTorchVideo counts res2..res5 as blocks 1..4 (or 1, 3, 4, 5)
+            parsed = replace(parsed, stage=_our_stage(int(fields["stage"]), layout))
         if "position" in fields:
             p = fields["position"]
             if fmt == "slowfast_edu":
@@ -195,8 +229,8 @@ def _parse(key: str, fmt: str, single: str | None) -> _Key:
     raise KeyError(key)
 
 
-def _render(k: _Key, fmt: str, single: bool) -> str:
-    layout = "pytorchvideo_single" if fmt == "pytorchvideo" and single else fmt
+def _render(k: _Key, fmt: str, single: bool, pooled: bool = False) -> str:
+    layout = _layout(fmt, single, pooled)
     if k.kind not in _TEMPLATES[layout]:
         raise ValueError(f"the {fmt} layout has no place for {k.kind} layers ({k})")
     theirs = None if fmt == "slowfast_edu" else _layers()[k.kind][k.layer][fmt == "pyslowfast"]
@@ -206,7 +240,7 @@ def _render(k: _Key, fmt: str, single: bool) -> str:
     pathway = k.pathway
     if fmt != "slowfast_edu" and k.pathway:
         pathway = 0 if single else ("slow", "fast").index(k.pathway)
-    stage = k.stage - (fmt == "pytorchvideo")
+    stage = _their_stage(k.stage, layout)
     position = (LATERAL_POSITIONS[k.position] if fmt == "slowfast_edu"
                 else k.position + (fmt == "pyslowfast"))
     return _TEMPLATES[layout][k.kind].format(pathway=pathway, stage=stage, position=position,
@@ -214,12 +248,14 @@ def _render(k: _Key, fmt: str, single: bool) -> str:
 
 
 def convert_state_dict(state_dict: dict[str, torch.Tensor], source: str = "pytorchvideo",
-                       target: str = "slowfast_edu", single_pathway: str = "slow"
-                       ) -> dict[str, torch.Tensor]:
+                       target: str = "slowfast_edu", single_pathway: str = "slow",
+                       res2_pool: bool | None = None) -> dict[str, torch.Tensor]:
     """Rename the keys of `state_dict` from layout `source` ("auto" to detect) to `target`.
 
     `single_pathway` says which of our pathways a reference Slow-only checkpoint's only pathway
-    becomes ("slow", or "fast" for a Fast-only model). Tensors are shared, not copied.
+    becomes ("slow", or "fast" for a Fast-only model). `res2_pool` says whether a single-pathway
+    PyTorchVideo layout has C2D/I3D's pool after res2 (`blocks.2`): read, it is detected (None);
+    to write a C2D or I3D in that layout, pass True. Tensors are shared, not copied.
     """
     state_dict = {k.removeprefix("module."): v for k, v in state_dict.items()}  # DDP checkpoints
     if source == "auto":
@@ -227,16 +263,24 @@ def convert_state_dict(state_dict: dict[str, torch.Tensor], source: str = "pytor
     for fmt in (source, target):
         if fmt not in FORMATS:
             raise ValueError(f"unknown layout {fmt!r}; choose from {', '.join(FORMATS)}")
+    if target == "caffe2":
+        raise ValueError("the caffe2 layout (PySlowFast's .pkl files) is read, not written; "
+                         "convert to pyslowfast or pytorchvideo")
+    if source == "caffe2":  # blob names -> PySlowFast's names, and on from there
+        state_dict, source = caffe2_to_pyslowfast(state_dict), "pyslowfast"
     single = not _is_two_pathway(state_dict, source)
+    pooled = {fmt: bool(res2_pool) for fmt in (source, target)}
+    if res2_pool is None and source == "pytorchvideo" and single:  # C2D, I3D: no blocks.2
+        pooled[source] = not any(k.startswith("blocks.2.") for k in state_dict)
     out, unknown = {}, []
     for key, value in state_dict.items():
         try:
             parsed = _parse(key, source, single_pathway if single and source != "slowfast_edu"
-                            else None)
+                            else None, pooled[source])
         except KeyError:
             unknown.append(key)
             continue
-        out[_render(parsed, target, single)] = value
+        out[_render(parsed, target, single, pooled[target])] = value
     if unknown:
         more = f" ... and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         raise ValueError(f"{len(unknown)} key(s) are not {source} SlowFast layers: "

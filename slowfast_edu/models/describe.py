@@ -79,6 +79,8 @@ def describe(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
         record("pool1", name, _pool(pathway.stem.pool), pathway.stem.pool)
         for stage, module in pathway.stages()[1:]:
             record(stage, name, _stage(module), module)
+        if getattr(pathway, "pool2", None) is not None:  # C2D, I3D: T halved after res2
+            record("pool2", name, _pool(pathway.pool2), pathway.pool2)
     record("head", "slow", model.head.describe(), model.head)  # the head says what it is
     order = ["conv1", "pool1"]
     laterals = getattr(model, "laterals", {})
@@ -88,6 +90,8 @@ def describe(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
             record(f"lateral {after}", "slow", text, laterals[after])
             order.append(f"lateral {after}")
         order.append(stage)
+        if stage == "res2" and "pool2" in rows:
+            order.append("pool2")
     order.append("head")
 
     was_training = model.training
@@ -121,6 +125,8 @@ def _stage(stage: ResStage) -> str:
     blocks = [m for m in stage if isinstance(m, Bottleneck)]
     first = blocks[0]
     kernels = [_triple(b.conv_a.kernel_size) for b in blocks]
+    period = next(p for p in range(1, len(kernels) + 1)
+                  if all(k == kernels[i % p] for i, k in enumerate(kernels)))
     runs: list[list] = []  # [kernel, first block, last block] for runs of equal kernels
     for i, k in enumerate(kernels, 1):
         if runs and runs[-1][0] == k:
@@ -129,6 +135,8 @@ def _stage(stage: ResStage) -> str:
             runs.append([k, i, i])
     conv_a = runs[0][0] if len(runs) == 1 else " / ".join(
         f"{k} (blocks {a}-{b})" if a != b else f"{k} (block {a})" for k, a, b in runs)
+    if 1 < period < len(kernels):  # a repeated pattern, as I3D's: "3x1x1 / 1x1x1 alternating"
+        conv_a = " / ".join(kernels[:period]) + (" alternating" if period == 2 else " repeated")
     text = (f"[{conv_a}, {first.conv_a.out_channels}; {_triple(first.conv_b.kernel_size)}, "
             f"{first.conv_b.out_channels}; {_triple(first.conv_c.kernel_size)}, "
             f"{first.conv_c.out_channels}] x{len(blocks)}")

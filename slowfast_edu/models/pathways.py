@@ -49,14 +49,16 @@ class Pathway(nn.Module):
     """stem -> res2 -> res3 -> res4 -> res5; call the parts in turn (laterals join in between)."""
 
     def __init__(self, cfg: SlowFastConfig, widths: Widths, in_channels: int, stem_kernel: int,
-                 temporal_kernels: tuple[int, ...],
+                 temporal_kernels: tuple[int | tuple[int, ...], ...],
                  lateral_channels: tuple[int, int, int, int] = (0, 0, 0, 0),
                  nonlocal_blocks: tuple[tuple[int, ...], ...] = ((), (), (), ())) -> None:
         super().__init__()
         w, extra, blocks, nl = widths, lateral_channels, cfg.blocks, nonlocal_blocks
 
         def kernels(stage: int) -> list[int]:  # conv "a"'s temporal kernel in each block
-            ks = [temporal_kernels[stage]] * blocks[stage]
+            pattern = temporal_kernels[stage]  # one kernel, or a pattern repeated: I3D's (3, 1)
+            pattern = pattern if isinstance(pattern, tuple) else (pattern,)
+            ks = [pattern[i % len(pattern)] for i in range(blocks[stage])]
             if stage == 2 and cfg.res4_temporal_blocks is not None:  # the paper's R101: first 6
                 ks = [k if i < cfg.res4_temporal_blocks else 1 for i, k in enumerate(ks)]
             return ks
@@ -67,6 +69,10 @@ class Pathway(nn.Module):
         self.stem = Stem(in_channels, w.stem, stem_kernel, cfg.pool1)
         self.res2 = ResStage(w.stem + extra[0], w.inner[0], w.out[0], kernels(0),
                              spatial_stride=1, nonlocal_after=nl[0])
+        # C2D and I3D halve T after res2 with a max pool (PyTorchVideo's blocks.2, PySlowFast's
+        # pathway0_pool); SlowFast never pools in time. None when absent: no module, no row
+        t = cfg.res2_temporal_pool
+        self.pool2 = nn.MaxPool3d(kernel_size=(t, 1, 1), stride=(t, 1, 1)) if t > 1 else None
         self.res3 = ResStage(w.out[0] + extra[1], w.inner[1], w.out[1], kernels(1),
                              spatial_stride=2, nonlocal_after=nl[1])
         self.res4 = ResStage(w.out[1] + extra[2], w.inner[2], w.out[2], kernels(2),
@@ -85,6 +91,8 @@ class Pathway(nn.Module):
         """The whole pathway alone (Slow-only, Fast-only); sizes with pool1 and a stride-2 res5."""
         x = self.stem(x)  # (B, C_stem, T, H/4, W/4)
         x = self.res2(x)  # (B, 4 C_stem, T, H/4, W/4)
+        if self.pool2 is not None:
+            x = self.pool2(x)  # C2D, I3D: (B, 4 C_stem, T/2, H/4, W/4); T/2 from here on
         x = self.res3(x)  # (B, 8 C_stem, T, H/8, W/8)
         x = self.res4(x)  # (B, 16 C_stem, T, H/16, W/16)
         return self.res5(x)  # (B, 32 C_stem, T, H/32, W/32)

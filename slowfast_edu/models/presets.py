@@ -1,6 +1,7 @@
 """Named presets: the networks of the paper's tables, PyTorchVideo's hub, and small teaching models.
 
-`build_model(name, num_classes=400, **overrides)` builds one; any field of `SlowFastConfig` can be
+`build_model(name, num_classes=..., **overrides)` builds one (by default with the preset's own
+classes: 400 for Kinetics-400, 600 and 700 for the `_k600`/`_k700` presets); any field of `SlowFastConfig` can be
 overridden, which is how the paper's ablations are built (`alpha=`, `beta_inv=`, `fusion=`, ...).
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .baselines import C2D, EVERY_OTHER_FRAME, I3D, TWO_STREAM
 from .config import SlowFastConfig, config_fields
 from .slowfast import build_network
 
@@ -67,22 +69,56 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# the networks the paper compares with, from the same blocks (baselines.py)
+PRESETS.update({
+    "c2d_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **C2D), "C2D 8x8, R50: 2D convolutions only, pool over time after res2 "
+                      "(PyTorchVideo hub c2d_r50)", "C2D_8x8_R50.pyth", 71.46),
+    "i3d_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **I3D), "I3D 8x8, R50: C2D with inflated 3D kernels (PyTorchVideo hub "
+                      "i3d_r50)", "I3D_8x8_R50.pyth", 73.27),
+    "c2d_tiny": Preset(SlowFastConfig(**{**_TINY, **C2D, **EVERY_OTHER_FRAME}), "teaching C2D: slowfast_tiny's blocks, all 2D, 8 frames"),
+    "i3d_tiny": Preset(SlowFastConfig(**{**_TINY, **I3D, **EVERY_OTHER_FRAME}), "teaching I3D: slowfast_tiny's blocks, inflated, 8 frames"),
+    "two_stream_tiny": Preset(SlowFastConfig(**_TINY, **TWO_STREAM), "teaching two-stream: a 2D RGB stream and a "
+                              "Fast-sized motion stream on frame differences, fused at the head"),
+})
+
+# Kinetics-600 and -700: the same networks with 600 and 700 classes (names: the label maps,
+# alphabetical like Kinetics-400's; e.g. ../shared/kinetics/label_map_k600.txt)
+KINETICS_CLASSES = {"k600": 600, "k700": 700}
+for _base in ("slowfast_8x8_r50", "slowfast_16x8_r101"):
+    for _dataset, _classes in KINETICS_CLASSES.items():
+        PRESETS[f"{_base}_{_dataset}"] = Preset(
+            dataclasses.replace(PRESETS[_base].config, num_classes=_classes),
+            f"{PRESETS[_base].summary}, Kinetics-{_dataset[1:]} head ({_classes} classes)")
+
+
+class _PresetClasses(int):
+    """The default of `num_classes`: the preset's own (400, or 600/700 for `_k600`/`_k700`)."""
+
+    def __repr__(self) -> str:
+        return "the preset's"
+
+
+PRESET_CLASSES = _PresetClasses(0)  # (an int subclass only so that the signatures read `int`)
+
+
 def list_models() -> list[str]:
     """The preset names `build_model` accepts."""
     return list(PRESETS)
 
 
-def get_config(name: str, num_classes: int = 400, **overrides) -> SlowFastConfig:
-    """The configuration of preset `name` with `overrides` applied."""
+def get_config(name: str, num_classes: int = PRESET_CLASSES, **overrides) -> SlowFastConfig:
+    """The configuration of preset `name` with `overrides` applied (classes: the preset's)."""
     if name not in PRESETS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}")
     unknown = set(overrides) - set(config_fields())
     if unknown:
         raise TypeError(f"unknown override(s) {', '.join(sorted(unknown))} for {name}; valid "
                         f"ones: {', '.join(config_fields())}")
-    return dataclasses.replace(PRESETS[name].config, num_classes=num_classes, **overrides)
+    config = PRESETS[name].config
+    num_classes = config.num_classes if num_classes is PRESET_CLASSES else num_classes
+    return dataclasses.replace(config, num_classes=num_classes, **overrides)
 
 
-def build_model(name: str, num_classes: int = 400, **overrides) -> nn.Module:
+def build_model(name: str, num_classes: int = PRESET_CLASSES, **overrides) -> nn.Module:
     """Build preset `name`, e.g. `build_model("slowfast_4x16_r50", alpha=4, fusion="none")`."""
     return build_network(get_config(name, num_classes, **overrides))
