@@ -40,6 +40,10 @@ class Head(nn.Module):
         """Scores -> probabilities: a softmax over the classes (one label per clip)."""
         return logits.softmax(dim=-1)
 
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The training loss its scores are made for: cross-entropy with class ids (B,)."""
+        return F.cross_entropy(logits, targets)
+
     def fold_for_inference(self, fuse_relu: bool = True) -> nn.Module:
         """The module to run at test time; without BatchNorm, itself."""
         return self
@@ -82,3 +86,30 @@ class ClassificationHead(Head):
     def describe(self) -> str:
         return (f"global average pool, concat, dropout {self.dropout.p}, "
                 f"fc {self.proj.in_features} -> {self.proj.out_features}")
+
+
+@HEADS.register("multilabel")
+class MultiLabelHead(ClassificationHead):
+    """The classification head read as K yes/no questions: a sigmoid per class, not a softmax.
+
+    For multi-label sets, where a clip may show several classes at once (Charades, the paper's
+    Table 4: 157 classes, mAP; our `data.synthetic_multilabel`). The layers are the same as the
+    classification head's (and named the same in the checkpoints: a Kinetics head converts, then
+    is replaced for the new classes); what changes is what the scores mean: `probabilities` is a
+    sigmoid per class and `loss` a binary cross-entropy against multi-hot targets (B, K), as
+    PySlowFast trains Charades (`bce_logit`, head activation sigmoid).
+    """
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Scores -> an independent probability per class (they need not sum to 1)."""
+        return logits.sigmoid()
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy of every class against multi-hot targets (B, K) in [0, 1]."""
+        if targets.shape != logits.shape:
+            raise ValueError(f"a multi-label head takes multi-hot targets shaped like its scores "
+                             f"{tuple(logits.shape)}, got {tuple(targets.shape)}")
+        return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
+
+    def describe(self) -> str:
+        return super().describe() + ", sigmoid per class"
