@@ -1,5 +1,7 @@
 """SlowFast networks built step by step: stem, bottleneck, stages, pathways, laterals, head."""
 
+from .baselines import inflate_from, inflate_kernel
+from .caffe2 import load_caffe2_checkpoint
 from .config import ConfigError, SlowFastConfig
 from .convert import convert_state_dict
 from .default import load_default_model
@@ -17,6 +19,7 @@ __all__ = [
     "FAST_INPUTS", "FUSIONS", "HEADS", "LATERAL_POSITIONS", "PRESETS", "CheckpointError",
     "ClipGeometry", "ConfigError", "SinglePathway", "SlowFast", "SlowFastConfig", "build_model",
     "build_network", "clip_geometry", "convert_state_dict", "count_flops", "count_params",
-    "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
+    "example_inputs", "fold_bn", "get_config", "inflate_from", "inflate_kernel", "list_models",
+    "load_caffe2_checkpoint", "load_checkpoint",
     "load_default_model", "load_pretrained", "load_weights", "optimize_for_inference",
 ]

@@ -37,7 +37,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
 C2D_KERNELS = (1, 1, 1, 1)  # conv "a" of res2..res5: all 2D
 I3D_KERNELS = (3, (3, 1), (3, 1), (1, 3))  # PyTorchVideo's i3d_r50 and PySlowFast's "i3d"
 
@@ -64,7 +63,8 @@ def inflate_kernel(weight: torch.Tensor, temporal_size: int) -> torch.Tensor:
         weight = weight[:, :, 0]
     if weight.dim() != 4:
         raise ValueError(f"a 2D conv kernel is (O, I, kH, kW), got {tuple(weight.shape)}")
-    return weight.unsqueeze(2).repeat(1, 1, temporal_size, 1, 1) / temporal_size  # (O, I, kT, kH, kW)
+    inflated = weight.unsqueeze(2).repeat(1, 1, temporal_size, 1, 1)  # (O, I, kT, kH, kW)
+    return inflated / temporal_size
 
 
 def inflate_from(model_2d: nn.Module, model_3d: nn.Module) -> nn.Module:

@@ -131,7 +131,8 @@ def load_caffe2_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     except _Refused as e:
         raise ValueError(f"{path} is not a Caffe2 checkpoint of arrays ({e}); refusing to "
                          f"unpickle anything else") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as e:
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+            IndexError) as e:
         raise ValueError(f"{path} is truncated or not a Caffe2 checkpoint "
                          f"({type(e).__name__}: {e})") from None
     blobs = data.get("blobs") if isinstance(data, dict) else None

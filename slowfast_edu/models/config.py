@@ -156,7 +156,7 @@ def _is_sequence(value: object) -> bool:
 
 
 def _per_stage(odd: bool = False, optional: bool = False, patterns: bool = False) -> Callable:
-    """One integer per stage; with `patterns`, a stage may give a tuple, repeated over its blocks."""
+    """One integer per stage; with `patterns`, a tuple too, repeated over the stage's blocks."""
     def check(name: str, value: object) -> tuple | None:
         if value is None and optional:
             return None
@@ -221,6 +221,6 @@ _CHECKS = {
     "fast_temporal_kernels": _per_stage(odd=True, patterns=True),
     "slow_stem_kernel": _odd, "fast_stem_kernel": _odd,
     "res4_temporal_blocks": _optional_count, "nonlocal_blocks": _nonlocal_blocks,
-    "pool1": _flag, "res2_temporal_pool": _integer, "res5_dilation": _res5_dilation, "head": _choice(HEADS),
-    "num_classes": _integer, "dropout": _dropout, "crop_size": _integer,
+    "pool1": _flag, "res2_temporal_pool": _integer, "res5_dilation": _res5_dilation,
+    "head": _choice(HEADS), "num_classes": _integer, "dropout": _dropout, "crop_size": _integer,
 }

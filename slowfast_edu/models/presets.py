@@ -1,8 +1,9 @@
 """Named presets: the networks of the paper's tables, PyTorchVideo's hub, and small teaching models.
 
 `build_model(name, num_classes=..., **overrides)` builds one (by default with the preset's own
-classes: 400 for Kinetics-400, 600 and 700 for the `_k600`/`_k700` presets); any field of `SlowFastConfig` can be
-overridden, which is how the paper's ablations are built (`alpha=`, `beta_inv=`, `fusion=`, ...).
+classes: 400 for Kinetics-400, 600 and 700 for the `_k600`/`_k700` presets); any field of
+`SlowFastConfig` can be overridden, which is how the paper's ablations are built (`alpha=`,
+`beta_inv=`, `fusion=`, ...).
 """
 
 from __future__ import annotations
@@ -71,14 +72,19 @@ PRESETS: dict[str, Preset] = {
 
 # the networks the paper compares with, from the same blocks (baselines.py)
 PRESETS.update({
-    "c2d_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **C2D), "C2D 8x8, R50: 2D convolutions only, pool over time after res2 "
+    "c2d_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **C2D),
+                      "C2D 8x8, R50: 2D convolutions only, pool over time after res2 "
                       "(PyTorchVideo hub c2d_r50)", "C2D_8x8_R50.pyth", 71.46),
-    "i3d_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **I3D), "I3D 8x8, R50: C2D with inflated 3D kernels (PyTorchVideo hub "
-                      "i3d_r50)", "I3D_8x8_R50.pyth", 73.27),
-    "c2d_tiny": Preset(SlowFastConfig(**{**_TINY, **C2D, **EVERY_OTHER_FRAME}), "teaching C2D: slowfast_tiny's blocks, all 2D, 8 frames"),
-    "i3d_tiny": Preset(SlowFastConfig(**{**_TINY, **I3D, **EVERY_OTHER_FRAME}), "teaching I3D: slowfast_tiny's blocks, inflated, 8 frames"),
-    "two_stream_tiny": Preset(SlowFastConfig(**_TINY, **TWO_STREAM), "teaching two-stream: a 2D RGB stream and a "
-                              "Fast-sized motion stream on frame differences, fused at the head"),
+    "i3d_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **I3D),
+                      "I3D 8x8, R50: C2D with inflated 3D kernels (PyTorchVideo hub i3d_r50)",
+                      "I3D_8x8_R50.pyth", 73.27),
+    "c2d_tiny": Preset(SlowFastConfig(**{**_TINY, **C2D, **EVERY_OTHER_FRAME}),
+                       "teaching C2D: slowfast_tiny's blocks, all 2D, 8 frames"),
+    "i3d_tiny": Preset(SlowFastConfig(**{**_TINY, **I3D, **EVERY_OTHER_FRAME}),
+                       "teaching I3D: slowfast_tiny's blocks, inflated, 8 frames"),
+    "two_stream_tiny": Preset(SlowFastConfig(**_TINY, **TWO_STREAM),
+                              "teaching two-stream: a 2D RGB stream and a Fast-sized motion "
+                              "stream on frame differences, fused at the head"),
 })
 
 # Kinetics-600 and -700: the same networks with 600 and 700 classes (names: the label maps,
