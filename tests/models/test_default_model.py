@@ -28,7 +28,7 @@ def test_default_model_is_shipped_small_and_loads_offline():
     assert domain.info["heldout_accepted"] >= 0.99 and "synthetic motion set" in domain.description
 
 
-def test_default_model_classifies_generated_synthetic_clips():
+def test_default_model_classifies_generated_synthetic_clips(one_torch_thread):
     from slowfast_edu.data import pack_pathways, test_transform
     from slowfast_edu.data.synthetic import CLASSES, generate_clip
 
@@ -103,3 +103,18 @@ def test_export_refuses_broken_files_with_exit_code_2(tmp_path, capsys):
         assert not list(tmp_path.glob(".*.part"))
         with pytest.raises(CheckpointError, match=name):
             load_exported(tmp_path / name)
+
+
+def test_export_fits_a_domain_check_on_video_lists(tmp_path, capsys, one_torch_thread):
+    samples = DEFAULT_MODEL.parents[2] / "data_samples"  # 2 training, 3 validation clips a class
+    out = tmp_path / "checked.pt"
+    assert main(["export", str(DEFAULT_MODEL), "--out", str(out), "--quiet",
+                 "--domain-train", str(samples / "train.csv"),
+                 "--domain-heldout", str(samples / "val.csv"),
+                 "--domain-description", "twelve clips"]) == 0
+    assert "domain check: threshold" in capsys.readouterr().out
+    check = load_exported(out).domain
+    assert check.description == "twelve clips" and check.info["train_views"] == 12 * 4
+    assert check.info["heldout_views"] == 18 and check.info["heldout_top1"] == 1.0
+    assert main(["export", str(DEFAULT_MODEL), "--out", str(out), "--domain-train", "x.csv"]) == 2
+    assert "--domain-heldout go together" in capsys.readouterr().err
