@@ -1,4 +1,6 @@
 """Renamed `analysis.py` (it clashed with `slowfast_edu.models.inference`). This alias stays only
 until notebook 10 imports `slowfast_edu.app.analysis`; new code should not use it."""
 
-from .analysis import MAX_SECONDS, Result, analyse  # noqa: F401
+from .analysis import MAX_SECONDS, Result, analyse
+
+__all__ = ["MAX_SECONDS", "Result", "analyse"]

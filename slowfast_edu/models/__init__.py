@@ -18,5 +18,6 @@ __all__ = [
     "SlowFastConfig", "build_model", "build_network", "clip_geometry", "convert_state_dict", "count_flops",
     "count_params", "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
     "load_default_model", "load_pretrained", "load_weights", "optimize_for_inference",
-    "DomainCheck", "LoadedModel", "download_weights", "find_weights", "load_label_map", "load_model",
+    "DomainCheck", "LoadedModel", "download_weights", "find_weights", "load_label_map",
+    "load_model",
 ]

@@ -23,8 +23,8 @@ from .presets import build_model
 from .weights import CheckpointError, fit_problems, read_checkpoint
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.pt"
-_TRAINER_KEYS = {"model_state", "classnames", "config"}  # what `slowfast-edu train` writes
-_EXPORT_KEYS = {"model_state", "classnames", "model"}  # what `export_int8` writes
+TRAINER_KEYS = {"model_state", "classnames", "config"}  # what `slowfast-edu train` writes
+EXPORT_KEYS = {"model_state", "classnames", "model"}  # what `export_int8` writes
 
 
 def read_model_source(path: str | Path, state: object = None
@@ -34,13 +34,13 @@ def read_model_source(path: str | Path, state: object = None
     the file for anything else."""
     state = read_checkpoint(path) if state is None else state
     keys = set(state) if isinstance(state, dict) else set()
-    if _EXPORT_KEYS <= keys and isinstance(state["model"], dict):
+    if EXPORT_KEYS <= keys and isinstance(state["model"], dict):
         try:
             weights = {k: _expand(v) for k, v in state["model_state"].items()}
         except (AttributeError, KeyError, TypeError) as e:
             raise CheckpointError(f"{path}: its weights are damaged ({e!r})") from None
         section, info = state["model"], dict(state.get("info") or {})
-    elif _TRAINER_KEYS <= keys and isinstance(state["config"], dict):
+    elif TRAINER_KEYS <= keys and isinstance(state["config"], dict):
         weights, section = state["model_state"], state["config"].get("model") or {}
         info = {"step": state.get("step"), "epoch": state.get("epoch"),
                 "best_top1": state.get("best_top1"), "seed": state["config"].get("seed")}
@@ -110,9 +110,9 @@ def load_exported(path: str | Path) -> nn.Module:
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     state = read_checkpoint(path)
-    if not (isinstance(state, dict) and _EXPORT_KEYS <= set(state)):
+    if not (isinstance(state, dict) and EXPORT_KEYS <= set(state)):
         raise CheckpointError(f"{path} is not a model file written by slowfast-edu export "
-                              f"(expected {', '.join(sorted(_EXPORT_KEYS))})")
+                              f"(expected {', '.join(sorted(EXPORT_KEYS))})")
     weights, classnames, model, info = read_model_source(path, state)
     network = build_checked(path, weights, classnames, model)
     network.classnames, network.info = classnames, info

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from torch import nn
 
-from .default import (_EXPORT_KEYS, _TRAINER_KEYS, build_checked, load_default_model,
+from .default import (EXPORT_KEYS, TRAINER_KEYS, build_checked, load_default_model,
                       load_exported, read_model_source)
 from .domain import DomainCheck
 from .geometry import ClipGeometry, clip_geometry
@@ -119,9 +119,9 @@ def _pretrained(name: str) -> LoadedModel:
 def _from_file(path: Path, arch: str | None) -> LoadedModel:
     state = read_checkpoint(path)  # a clear CheckpointError for anything unreadable
     keys = set(state) if isinstance(state, dict) else set()
-    if _EXPORT_KEYS <= keys:
+    if EXPORT_KEYS <= keys:
         return from_network(load_exported(path), f"{path.name}")
-    if _TRAINER_KEYS <= keys:
+    if TRAINER_KEYS <= keys:
         weights, classnames, section, _ = read_model_source(path, state)
         if arch is not None and arch != section["name"]:
             section = {"name": arch, "overrides": {}}

@@ -8,7 +8,6 @@ a server that honours `Range` requests and can break a transfer off, as a flaky 
 
 from __future__ import annotations
 
-import functools
 import http.server
 import json
 import os
