@@ -57,6 +57,10 @@ def download(url: str, dest: str | Path, progress: bool = True, timeout: float =
         with urllib.request.urlopen(request, timeout=timeout) as response:
             length = int(response.headers.get("Content-Length") or 0) or None
             resumed = have and response.status == 206 and _range_start(response) == have
+            if response.status == 206 and not resumed:  # a range we did not ask for: start over
+                part.unlink(missing_ok=True)
+                response.close()
+                return download(url, dest, progress, timeout)
             if not resumed:
                 have = 0  # a fresh file: the server ignored Range, or there was no part
             total = have + length if length is not None else None

@@ -378,6 +378,32 @@ def test_download_times_out(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_server_that_ignores_range_sends_the_whole_file_again(tmp_path):
+    import functools
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "names.json").write_bytes(random.Random(1).randbytes(20_000))
+    (tmp_path / "names.json.part").write_bytes(b"stale bytes of an older file")
+    class Plain(http.server.SimpleHTTPRequestHandler):  # no Range support
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Plain, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        download(f"http://127.0.0.1:{server.server_port}/names.json", tmp_path / "names.json",
+                 progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert (tmp_path / "names.json").read_bytes() == (served / "names.json").read_bytes()
+    assert not (tmp_path / "names.json.part").exists()
+
+
 def test_download_skips_existing_file(zoo, tmp_path):
     dest = tmp_path / "kinetics_classnames.json"
     dest.write_text("{}")
