@@ -190,10 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     pathways.add_argument("overrides", nargs="*", metavar="key=value")
     pathways.set_defaults(func=cmd_lesson_pathways)
 
-    export = sub.add_parser("export", help="a trainer checkpoint as a small float16 model file")
-    export.add_argument("checkpoint")
-    export.add_argument("--out", required=True)
-    export.set_defaults(func=cmd_export)
+    from .export_cli import add_export_arguments
+    from .predict_cli import add_predict_arguments
+    from .weights_cli import add_weights_arguments
+
+    add_export_arguments(sub.add_parser(
+        "export", help="a checkpoint as a small int8 model file, with its domain check"))
+    add_predict_arguments(sub.add_parser(
+        "predict", help="the top-5 of a clip, and whether it is in the model's world"))
+    add_weights_arguments(sub.add_parser(
+        "weights", help="published weights: list them, download them into the cache"))
     return parser
 
 
@@ -213,15 +219,6 @@ def cmd_lesson_pathways(args: argparse.Namespace) -> int:
 
     results = run_pathways_lesson(args.out, args.data, args.overrides, not args.quiet)
     print(results_table(results))
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """Export a checkpoint with its class names for `load_exported` (the default model's form)."""
-    from .models.default import export_checkpoint
-
-    path = export_checkpoint(args.checkpoint, args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 
