@@ -2,9 +2,10 @@
 
 A SlowFast view is a window of `num_frames * sampling_rate` frames at a target frame rate (30 fps):
 for 8x8 the Fast pathway takes 32 frames at stride 2 (a 64-frame window, ~2.1 s) and the Slow
-pathway T = 32 / alpha of those, spread over the whole window by linspace (`pack_pathways`). A video at another frame rate covers the same ~2.1 s, with its own
-number of source frames. Training takes one window at a random place; testing takes K windows
-spread uniformly over the video (10 in the paper) and averages the scores.
+pathway T = 32 / alpha of those, spread over the whole window by linspace (`pack_pathways`). A
+video at another frame rate covers the same ~2.1 s, with its own number of source frames. Training
+takes one window at a random place; testing takes K windows spread uniformly over the video (10 in
+the paper) and averages the scores.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ from slowfast_edu.train import NonFiniteLossError, Trainer, load_config
 from .conftest import write_config
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+# tiny models on a shared machine: one thread, as the subprocesses (OMP_NUM_THREADS=1), so that
+# an in-process run and a subprocess one give bit-identical weights
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def train_cli(config: Path, out: Path, *extra: str, wait: bool = True):
@@ -36,11 +39,12 @@ def weights(out: Path) -> dict[str, torch.Tensor]:
     return torch.load(out / "last.pt", weights_only=True)["model_state"]
 
 
-def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tmp_path):
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tmp_path, capsys):
     config = write_config(tmp_path / "c.yaml", video_set, train={"epochs": 3})
-    train_cli(config, tmp_path / "full")
+    assert main(["train", str(config), "--out", str(tmp_path / "full"), "--quiet",
+                 "--device", "cpu"]) == 0
 
-    proc = train_cli(config, tmp_path / "killed", wait=False)
+    proc = train_cli(config, tmp_path / "killed", wait=False)  # a real process, really killed
     last = tmp_path / "killed" / "last.pt"
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:  # kill once a mid-epoch step is saved
@@ -59,7 +63,8 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tm
     total = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["step"]
     assert 0 < killed_at["step"] < total
 
-    train_cli(config, tmp_path / "killed", "--resume")
+    assert main(["train", str(config), "--out", str(tmp_path / "killed"), "--quiet",
+                 "--device", "cpu", "--resume"]) == 0
     full, resumed = weights(tmp_path / "full"), weights(tmp_path / "killed")
     assert full.keys() == resumed.keys()
     assert all(torch.equal(full[k], resumed[k]) for k in full)  # bit for bit
@@ -67,10 +72,12 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tm
             == (tmp_path / "killed" / "metrics.csv").read_text())
     for name in ("best.pt", "curves.png", "confusion.png"):
         assert (tmp_path / "killed" / name).exists()
+    assert not list((tmp_path / "killed").glob(".*.tmp"))  # no half-written file left
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(video_set,
-                                                                                 tmp_path):
+                                                                                 tmp_path,
+                                                                                 capsys):
     config = load_config(write_config(tmp_path / "c.yaml", video_set),
                          ["optim.base_lr=1e30", "optim.warmup_epochs=0", "data.val=null"])
     trainer = Trainer(config, tmp_path / "run", device="cpu", progress=False)
@@ -80,15 +87,14 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(v).all() for v in state["model_state"].values()
                if v.is_floating_point())
     assert state["step"] >= 1
-    # and the CLI says so and fails
-    result = subprocess.run([sys.executable, "-m", "slowfast_edu.cli", "train",
-                             str(tmp_path / "c.yaml"), "--out", str(tmp_path / "cli"), "--quiet",
-                             "optim.base_lr=1e30", "optim.warmup_epochs=0", "data.val=null"],
-                            env=ENV, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1 and "error: the loss became" in result.stderr
+    # and the command says so and fails
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "cli"), "--quiet",
+                 "optim.base_lr=1e30", "optim.warmup_epochs=0", "data.val=null"]) == 1
+    assert "error: the loss became" in capsys.readouterr().err
 
 
-def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_set, tmp_path):
+def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_set, tmp_path,
+                                                                        capsys):
     # no dropout: its masks are drawn per process, the one thing that cannot match
     no_dropout = {"name": "slowfast_tiny", "overrides": {"dropout": 0.0}}
     one = write_config(tmp_path / "one.yaml", video_set, model=no_dropout, train={
@@ -97,7 +103,8 @@ def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_se
     two = write_config(tmp_path / "two.yaml", video_set, model=no_dropout, train={
         "epochs": 1, "batch_size": 2, "accumulate": 1, "checkpoint_every": 0},
         data={"val": None})
-    train_cli(one, tmp_path / "one")
+    assert main(["train", str(one), "--out", str(tmp_path / "one"), "--quiet",
+                 "--device", "cpu"]) == 0
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
                              "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0",
                              "-m", "slowfast_edu.cli", "train", str(two), "--out",
