@@ -130,3 +130,20 @@ def test_eval_cli_averages_views_per_video(video_set, tmp_path, capsys):
     report = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert set(report["per_class"]) == {"0", "1"} and report["videos"] == 4
     assert (tmp_path / "eval" / "confusion.png").exists()
+
+
+def test_loader_workers_start_by_spawn_unless_told_otherwise(video_set, tmp_path):
+    # workers forked after threaded decoding in the main process can hang: spawn by default
+    config = load_config(write_config(tmp_path / "c.yaml", video_set, data={"num_workers": 1}))
+    trainer = Trainer(config, tmp_path / "run", device="cpu", progress=False)
+    loader = trainer._loader(trainer.train_set, trainer.sampler)
+    assert loader.multiprocessing_context.get_start_method() == "spawn"
+    # (tests/data/test_kinetics_cache.py runs an epoch through such spawned workers)
+    forked = Trainer(load_config(write_config(tmp_path / "f.yaml", video_set, data={
+        "num_workers": 1, "multiprocessing_context": "fork"})), tmp_path / "f", device="cpu",
+        progress=False)
+    assert forked._loader(forked.train_set).multiprocessing_context.get_start_method() == "fork"
+    assert trainer._loader(trainer.val_set).num_workers == 1
+    config["data"]["num_workers"] = 0  # no workers: no context at all
+    assert Trainer(config, tmp_path / "z", device="cpu", progress=False)._loader(
+        trainer.val_set).multiprocessing_context is None
