@@ -55,7 +55,8 @@ def test_a_busy_port_is_replaced_by_the_next_free_one():
 
 def test_sigterm_stops_the_app_as_ctrl_c_does(monkeypatch):
     handlers: dict = {}
-    monkeypatch.setattr(signal, "signal", lambda number, handler: handlers.update({number: handler}))
+    monkeypatch.setattr(signal, "signal", lambda number, handler: handlers.update({
+        number: handler}))
     stop_on_sigterm()
     with pytest.raises(KeyboardInterrupt):  # gradio's block_thread closes the server on it
         handlers[signal.SIGTERM](signal.SIGTERM, None)
