@@ -134,6 +134,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.max_steps is not None:
         overrides.append(f"train.max_steps={args.max_steps}")
     config = load_config(args.config, overrides)
+    last = Path(args.out) / "last.pt"
+    if last.exists() and not args.resume:  # a second run there would overwrite the first
+        from .train import ConfigError
+
+        raise ConfigError(f"{args.out} already holds a run ({last}): continue it with --resume, "
+                          f"or give another --out (delete the folder to start again there)")
     trainer = None
     try:
         trainer = Trainer(config, args.out, resume=args.resume, device=args.device,
@@ -192,6 +198,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .models.weights import load_weights
     from .train import ConfigError, evaluate, load_config, resolve_config
     from .train.datasets import class_names, dataset_from_config, loader, prepare_data
+    from .train.distributed import check_device
     from .train.engine import build_from_config
     from .train.metrics import plot_confusion
 
@@ -207,6 +214,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
     views = args.clips or data["eval_clips"], args.crops or data["eval_crops"]
     dataset = dataset_from_config(data, data["val"], "test", alpha, *views)
+    check_device(args.device)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results = evaluate(model.to(device), loader(dataset, data, config["train"]["batch_size"]),
                        len(dataset.classnames), device)
@@ -355,6 +363,26 @@ def user_error(error: BaseException) -> bool:
                               RunFolderError, VideoDecodeError))
 
 
+def _settings_as_options(extra: list[str]) -> list[str]:
+    """`--epochs 2` as `train.epochs=2` (said in one line) when one config setting has that
+    name; anything else is left for argparse to refuse."""
+    from .train.config import DEFAULTS_FLAT
+
+    out, rest = [], list(extra)
+    while rest:
+        item = rest.pop(0)
+        name, _, value = item.removeprefix("--").partition("=")
+        keys = [k for k in DEFAULTS_FLAT if k.rsplit(".", 1)[-1] == name.replace("-", "_")]
+        if not item.startswith("--") or len(keys) != 1 or not (value or rest):
+            out.append(item)
+            continue
+        value = value or rest.pop(0)
+        print(f"note: {item if '=' in item else item + ' ' + value} taken as {keys[0]}={value} "
+              f"(config settings are key=value)", file=sys.stderr)
+        out.append(f"{keys[0]}={value}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `slowfast-edu` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -362,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(only if only in COMMANDS else "")
     # `key=value` overrides may follow options (argparse alone would reject them there)
     args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides"):
+        extra = _settings_as_options(extra)
     if extra:
         if not hasattr(args, "overrides") or any("=" not in e or e.startswith("-") for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -210,3 +210,38 @@ def test_config_mistakes_are_one_line(tmp_path, capsys, monkeypatch, settings, w
     no_decoding(monkeypatch)
     code, _, err = run(capsys, "train", "synthetic_tiny_cpu", "--out", "runs/c", *settings)
     assert code == 2 and err.startswith("error: ") and words in err, err
+
+
+def test_a_second_train_into_a_run_s_folder_asks_for_resume(first_run, capsys, monkeypatch):
+    monkeypatch.chdir(first_run)
+    no_decoding(monkeypatch)
+    before = (first_run / "runs/x/last.pt").read_bytes()
+    code, _, err = run(capsys, "train", "synthetic_tiny_cpu", "--out", "runs/x", *TINY)
+    assert code == 2 and "runs/x already holds a run (runs/x/last.pt): continue it with " \
+                         "--resume, or give another --out" in err
+    assert (first_run / "runs/x/last.pt").read_bytes() == before  # nothing overwritten
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here")
+def test_asking_for_a_gpu_that_is_not_there_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    no_decoding(monkeypatch)
+    code, _, err = run(capsys, "train", "synthetic_tiny_cpu", "--out", "runs/g", "--device",
+                       "cuda")
+    assert code == 2 and "--device cuda: torch sees no CUDA GPU here" in err
+
+
+def test_options_that_are_config_settings_are_taken_as_settings(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    no_decoding(monkeypatch)
+    code, _, err = run(capsys, "train", "synthetic_tiny_cpu", "--out", "runs/o", "--epochs", "2",
+                       "--batch-size=none")  # what the user meant, then checked as any value
+    assert "note: --epochs 2 taken as train.epochs=2 (config settings are key=value)" in err
+    assert code == 2 and "train.batch_size must be an integer (default 8), got 'none'" in err
+
+
+def test_a_mistyped_config_name_gets_a_suggestion(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "train", "synthetic_tiny", "--out", "runs/t")
+    assert code == 2 and "no config file at synthetic_tiny (did you mean synthetic_tiny_cpu?)" \
+                         in err

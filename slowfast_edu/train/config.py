@@ -17,6 +17,7 @@ thing, and the two may not disagree.
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,11 @@ def find_config(path: str | Path) -> Path:
     shipped = CONFIG_DIR / f"{path.name.removesuffix('.yaml')}.yaml"
     if path.parent in (Path("."), Path("configs")) and shipped.is_file():
         return shipped
-    raise ConfigError(f"no config file at {path}; the shipped configs are "
-                      f"{', '.join(shipped_configs())} (give one by name, from any folder)")
+    close = difflib.get_close_matches(path.name.removesuffix(".yaml"), shipped_configs(), 1)
+    raise ConfigError(f"no config file at {path}"
+                      + (f" (did you mean {close[0]}?)" if close else "")
+                      + f"; the shipped configs are {', '.join(shipped_configs())} (give one by "
+                        f"name, from any folder)")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
