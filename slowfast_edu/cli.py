@@ -127,7 +127,7 @@ def add_train(parser: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train from a YAML config; resumable with --resume."""
-    from .train import NonFiniteLossError, Trainer, load_config
+    from .train import NonFiniteLossError, Trainer, find_config, load_config
     from .train.distributed import cleanup
 
     overrides = list(args.overrides)
@@ -143,7 +143,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = None
     try:
         trainer = Trainer(config, args.out, resume=args.resume, device=args.device,
-                          progress=not args.quiet)
+                          progress=not args.quiet, source=find_config(args.config))
         results = trainer.fit()
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -196,7 +196,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from .models import get_config
     from .models.weights import load_weights
-    from .train import ConfigError, evaluate, load_config, resolve_config
+    from .train import ConfigError, evaluate, find_config, load_config, resolve_config
     from .train.datasets import class_names, dataset_from_config, loader, prepare_data
     from .train.distributed import check_device
     from .train.engine import build_from_config
@@ -208,7 +208,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
                           "data.val=path/to/val.csv")
     checkpoint = checkpoint_to_evaluate(args.checkpoint)
-    prepare_data(config)
+    prepare_data(config, source=find_config(args.config))
     model = build_from_config(config, len(class_names(config)), pretrained=False)
     load_weights(model, checkpoint)  # a CheckpointError now, before any video is decoded
     alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha

@@ -26,14 +26,22 @@ class NoFreePort(OSError):
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """True when a server could listen on `host`:`port` now."""
+    """True when a server could listen on `host`:`port` now; `NoFreePort` says why not, when
+    it is not that another program listens there."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
         except OSError as e:
-            if e.errno in (errno.EADDRINUSE, errno.EACCES):
+            if e.errno == errno.EADDRINUSE:
                 return False
+            if e.errno == errno.EACCES:
+                raise NoFreePort(f"port {port} needs root (ports below 1024 do); give one like "
+                                 f"--port 7860") from None
+            if e.errno == errno.EADDRNOTAVAIL or isinstance(e, socket.gaierror):
+                raise NoFreePort(f"--host {host} is not an address of this machine; use "
+                                 f"127.0.0.1 (this machine only) or 0.0.0.0 (every network)") \
+                    from None
             raise
     return True
 

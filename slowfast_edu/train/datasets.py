@@ -60,9 +60,11 @@ def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def prepare_data(config: dict, progress: bool = True, announce=_note) -> None:
+def prepare_data(config: dict, progress: bool = True, announce=_note,
+                 source: str | os.PathLike | None = None) -> None:
     """Make sure the files the data section names exist: generate the synthetic set where
-    `data.synthetic` asks for it, else raise `MissingDataError` naming the key and the file."""
+    `data.synthetic` asks for it, else raise `MissingDataError` naming the key and the file
+    (and `source`, the config file, whose first lines say how to make its data)."""
     data = config["data"]
     if not data["train"]:
         raise ConfigError("the config has no data.train: give a video list to train on, e.g. "
@@ -87,10 +89,11 @@ def prepare_data(config: dict, progress: bool = True, announce=_note) -> None:
     for key in ("train", "val", "classnames", "video_root"):
         path = data[key]
         if path and not Path(path).exists():
+            where = f"the first lines of {source} say how" if source else "see its config"
             raise MissingDataError(
                 f"data.{key}: {path} does not exist (relative paths start from "
-                f"{Path.cwd()}); make the data set first (the comment at the top of the config "
-                f"says how) or point data.{key} at yours, e.g. data.{key}=PATH")
+                f"{Path.cwd()}); make the data set first ({where}) or point data.{key} at "
+                f"yours, e.g. data.{key}=PATH")
 
 
 def loader(dataset: Dataset, data: dict, batch_size: int, **kwargs) -> DataLoader:

@@ -1,4 +1,5 @@
-"""Scaling out with PyTorch's own engine: `torchrun --nproc_per_node=N -m slowfast_edu.cli train ...`.
+"""Scaling out with PyTorch's own engine:
+`torchrun --nproc_per_node=N -m slowfast_edu.cli train ...`.
 
 torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; we join the process group (NCCL on GPUs, gloo on
 CPUs), each process trains on its share of every batch, DistributedDataParallel averages the

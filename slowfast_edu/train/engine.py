@@ -111,9 +111,11 @@ class Trainer:
 
     def __init__(self, config: dict, out_dir: str | Path, resume: bool = False,
                  device: str | None = None, progress: bool = True,
-                 datasets: tuple[KineticsDataset, KineticsDataset | None] | None = None) -> None:
+                 datasets: tuple[KineticsDataset, KineticsDataset | None] | None = None,
+                 source: str | Path | None = None) -> None:
         """`datasets`: (train, val) made by `datasets_from_config` for this config, to share
         decoded clips between several trainers (the pathway lesson); default: made here.
+        `source`: the config's file, named in messages about missing data.
 
         Everything that can be checked is checked before a video is decoded: the config and its
         clip geometry, the checkpoint `resume` continues (`check_resumable`), the data files
@@ -128,7 +130,7 @@ class Trainer:
         state = self._read_resume() if resume else None
         if datasets is None:
             if self.ctx.is_main:
-                prepare_data(config, self.progress)
+                prepare_data(config, self.progress, source=source)
             distributed.barrier(self.ctx)  # the other processes wait for a generated set
             self.classnames = class_names(config)
         else:

@@ -75,3 +75,8 @@ def test_the_private_temp_folder_holds_gradio_s_uploads_and_goes_at_exit(tmp_pat
     (function, *args), kwargs = at_exit[0]
     function(*args, **kwargs)  # what runs at exit (SIGTERM included: see above)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_host_that_is_not_this_machine_is_named():
+    with pytest.raises(OSError, match="--host 10.9.9.9 is not an address of this machine"):
+        free_port_from("10.9.9.9", 7860)
