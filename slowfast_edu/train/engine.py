@@ -32,7 +32,8 @@ from .config import ConfigError, resolve_config
 from .datasets import (MissingDataError, class_names, dataset_from_config, datasets_from_config,
                        loader, prepare_data)
 from .loader import ResumableSampler, SeededViews
-from .metrics import VideoScores, plot_confusion, topk_correct
+from .evaluation import evaluate, model_inputs
+from .metrics import plot_confusion, topk_correct
 from .optim import build_optimizer, scaled_lr
 from .plots import plot_curves
 from .schedule import learning_rate
@@ -51,14 +52,6 @@ class NonFiniteLossError(RuntimeError):
 
 class RunFolderError(OSError):
     """The run's folder could not be written (full disk, permissions); `last.pt` is intact."""
-
-
-def model_inputs(batch_inputs: list[torch.Tensor], arch: str, device: torch.device,
-                 channels_last: bool = False) -> list[torch.Tensor]:
-    """The pathways a model takes from a dataset's `[slow, fast]`: both, or the one it has."""
-    chosen = {"slowfast": batch_inputs, "slow": batch_inputs[:1], "fast": batch_inputs[1:]}[arch]
-    fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
-    return [x.to(device, non_blocking=True, memory_format=fmt) for x in chosen]
 
 
 def build_from_config(config: dict, num_classes: int, pretrained: bool = True) -> nn.Module:
@@ -83,27 +76,6 @@ def build_from_config(config: dict, num_classes: int, pretrained: bool = True) -
             state = {k: v for k, v in state.items() if k not in head}
     load_weights(model, state, strict=False)
     return model
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
-             autocast=nullcontext, channels_last: bool = False, progress: bool = True) -> dict:
-    """Top-1/top-5 with softmax scores averaged over each video's views; per-class accuracy."""
-    was_training = model.training
-    model.eval()
-    scores = VideoScores(num_classes)
-    arch = _unwrap(model).cfg.arch
-    for inputs, labels, videos in tqdm(loader, desc="eval", leave=False, disable=not progress):
-        with autocast():
-            logits = model(model_inputs(inputs, arch, device, channels_last))
-        scores.add(logits, labels, videos)
-    model.train(was_training)
-    return scores.results()
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    model = getattr(model, "_orig_mod", model)  # torch.compile
-    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 class Trainer:
