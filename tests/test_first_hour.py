@@ -245,3 +245,18 @@ def test_a_mistyped_config_name_gets_a_suggestion(tmp_path, capsys, monkeypatch)
     code, _, err = run(capsys, "train", "synthetic_tiny", "--out", "runs/t")
     assert code == 2 and "no config file at synthetic_tiny (did you mean synthetic_tiny_cpu?)" \
                          in err
+
+
+def test_ctrl_c_says_where_the_run_stands(tmp_path, capsys, monkeypatch):
+    from slowfast_edu.train import Trainer
+
+    def interrupted(self):
+        self.step, self.saved_step = 7, 5
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Trainer, "fit", interrupted)
+    code, _, err = run(capsys, "train", "synthetic_tiny_cpu", "--out", "runs/i", "--max-steps",
+                       "1", *TINY)
+    assert code == 130 and "interrupted at step 7; runs/i/last.pt holds step 5: continue with " \
+                           "--resume" in err

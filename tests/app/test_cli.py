@@ -32,9 +32,12 @@ def test_options_and_defaults():
 def test_an_unreadable_checkpoint_is_exit_code_2(tmp_path, capsys):
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     args = build_parser().parse_args(["demo", "--checkpoint", str(tmp_path / "broken.pt")])
+    before = os.environ.get("GRADIO_TEMP_DIR"), signal.getsignal(signal.SIGTERM)
     assert args.func(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and "broken.pt" in err
+    assert err.splitlines()[-1].startswith("error:") and "broken.pt" in err
+    # a demo that never started changed nothing in the process (its env, its signal handlers)
+    assert (os.environ.get("GRADIO_TEMP_DIR"), signal.getsignal(signal.SIGTERM)) == before
 
 
 def test_a_busy_port_is_replaced_by_the_next_free_one():
@@ -66,7 +69,8 @@ def test_the_private_temp_folder_holds_gradio_s_uploads_and_goes_at_exit(tmp_pat
     import atexit
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "")  # so that the variable is restored afterwards
+    monkeypatch.delenv("GRADIO_TEMP_DIR")  # (the app of the other tests reads it on requests)
     at_exit = []
     monkeypatch.setattr(atexit, "register", lambda *call, **kwargs: at_exit.append((call, kwargs)))
     folder = private_temp_folder()
