@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,18 @@ def test_ctrl_c_says_where_the_run_stands(tmp_path, capsys, monkeypatch):
                        "1", *TINY)
     assert code == 130 and "interrupted at step 7; runs/i/last.pt holds step 5: continue with " \
                            "--resume" in err
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_lab_allows_root_and_make_lesson_checks_before_it_records():
+    from .conftest import REPO
+
+    # `make -n` prints the commands without running any
+    lab = subprocess.run(["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True)
+    (line,) = [line for line in lab.stdout.splitlines() if "jupyter lab" in line]
+    assert ("--allow-root" in line) == (os.geteuid() == 0)  # JupyterLab refuses root without
+    lesson = subprocess.run(["make", "-n", "lesson"], cwd=REPO, capture_output=True,
+                            text=True).stdout.splitlines()
+    run_at = next(i for i, line in enumerate(lesson) if "lesson pathways" in line)
+    assert "--check" in lesson[run_at]
+    assert run_at < next(i for i, line in enumerate(lesson) if "docs/lesson_pathways" in line)
