@@ -19,7 +19,13 @@ from slowfast_edu.train import NonFiniteLossError, Trainer, load_config
 
 from .conftest import write_config
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+def env() -> dict:
+    """The subprocesses' environment, read when they start (TMPDIR: the tests' temp folder,
+    where torchrun leaves its torchelastic_* folder)."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
 # tiny models on a shared machine: one thread, as the subprocesses (OMP_NUM_THREADS=1), so that
 # an in-process run and a subprocess one give bit-identical weights
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -29,8 +35,8 @@ def train_cli(config: Path, out: Path, *extra: str, wait: bool = True):
     cmd = [sys.executable, "-m", "slowfast_edu.cli", "train", str(config), "--out", str(out),
            "--quiet", "--device", "cpu", *extra]
     if not wait:
-        return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+        return subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    result = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
@@ -109,7 +115,7 @@ def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_se
                              "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0",
                              "-m", "slowfast_edu.cli", "train", str(two), "--out",
                              str(tmp_path / "two"), "--quiet", "--device", "cpu"],
-                            env=ENV, capture_output=True, text=True, timeout=300)
+                            env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
     params = [k for k in a if "running" not in k and "num_batches" not in k]
