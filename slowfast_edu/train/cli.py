@@ -110,6 +110,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not data["val"]:
         raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
                           "data.val=path/to/val.csv")
+    check_device(args.device)
     checkpoint = checkpoint_to_evaluate(args.checkpoint)
     prepare_data(config, source=find_config(args.config))
     model = build_from_config(config, len(class_names(config)), pretrained=False)
@@ -117,7 +118,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
     views = args.clips or data["eval_clips"], args.crops or data["eval_crops"]
     dataset = dataset_from_config(data, data["val"], "test", alpha, *views)
-    check_device(args.device)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results = evaluate(model.to(device), loader(dataset, data, config["train"]["batch_size"]),
                        len(dataset.classnames), device)
