@@ -276,3 +276,18 @@ def test_make_lab_allows_root_and_make_lesson_checks_before_it_records():
     run_at = next(i for i, line in enumerate(lesson) if "lesson pathways" in line)
     assert "--check" in lesson[run_at]
     assert run_at < next(i for i, line in enumerate(lesson) if "docs/lesson_pathways" in line)
+
+
+def test_fine_tuning_from_a_run_with_other_classes_leaves_its_classifier_out(first_run, capsys):
+    from slowfast_edu.train import load_config
+    from slowfast_edu.train.engine import build_from_config
+
+    last = first_run / "runs/x/last.pt"  # 6 classes
+    config = load_config("synthetic_tiny_cpu", [f"model.pretrained={last}", "data.crop_size=32"])
+    model = build_from_config(config, num_classes=2)
+    assert f"note: {last} was trained on 6 classes, this data has 2: its classifier is left " \
+           f"out" in capsys.readouterr().out
+    trained, loaded = torch.load(last, weights_only=True)["model_state"], model.state_dict()
+    backbone = [k for k in trained if not k.startswith("head.")]
+    assert backbone and all(torch.equal(loaded[k], trained[k]) for k in backbone)
+    assert model.head.proj.out_features == 2
