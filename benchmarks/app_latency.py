@@ -10,7 +10,7 @@ round after round:
 
 - **app**: `gradio_client` uploads the clip to `/classify` and downloads every output (top-5, the
   two timeline pictures, the MP4): what a user of the page waits for;
-- **in-process**: `slowfast_edu.app.inference.analyse` on the same file, the same work without
+- **in-process**: `slowfast_edu.app.analysis.analyse` on the same file, the same work without
   HTTP and Gradio;
 - **explain CLI**: `slowfast-edu explain` on the same file (`run_explain`): the path without the
   app's optimisations (it reads the clip's whole index, predicts with the plain model, draws the

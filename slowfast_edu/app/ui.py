@@ -34,12 +34,16 @@ import gradio as gr  # noqa: E402
 from ..data import VideoDecodeError  # noqa: E402
 from .analysis import MAX_SECONDS, analyse  # noqa: E402
 from .menu import AppModel, available_models, missing_weights_note  # noqa: E402
+from .preview import browser_plays, make_preview  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"  # in a source checkout only
 MAX_FILE_SIZE = "100mb"
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away ("the queue is full")
+# what the upload button takes besides video/*: everything the reader decodes, GIF included
+ANY_VIDEO = ["video", ".gif", ".avi", ".mkv", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".ogv",
+             ".3gp", ".m4v", ".mov", ".webm", ".mp4"]
 KEEP_OUTPUTS = 600.0  # seconds an animation stays in our folder (gradio has copied it by then)
 NOT_AN_ANSWER = "Not an answer: the labels this model knows (meaningless for this clip)"
 
@@ -84,11 +88,12 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
     models = models if models is not None else available_models(checkpoint, model)
     outputs = OutputFolder()
 
-    def classify(video: str | None, model_name: str) -> tuple:
+    def classify(video: str | None, model_name: str, originals: dict | None = None) -> tuple:
         """Top-5, the frames each pathway saw, Grad-CAM over time (picture, MP4), timings."""
         if not video:
             raise gr.Error("No video: upload a clip, record one, or pick an example first.",
                            print_exception=False)
+        video = (originals or {}).get(Path(video).name, video)  # a preview: read the upload
         entry = models[model_name]  # the dropdown has refused any other name
         try:
             entry.get()
@@ -117,12 +122,29 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
                     gr.update(label=NOT_AN_ANSWER, show_heading=False))
         return gr.update(value="", visible=False), gr.update(label="Top-5", show_heading=True)
 
+    def preview(upload: str | None, originals: dict, always: bool = False) -> tuple:
+        """Show an upload the browser cannot play (AVI, MKV, GIF, ...) as an H.264 preview;
+        `originals` maps each preview's name to the upload, which the model reads."""
+        if not upload or (browser_plays(upload) and not always):
+            return gr.skip(), originals
+        if browser_plays(upload):  # from the upload button: show it as it is
+            return upload, originals
+        outputs.prune()
+        try:
+            shown = make_preview(upload, outputs.path)
+        except VideoDecodeError as e:
+            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
+        return str(shown), {**originals, shown.name: upload}
+
     with gr.Blocks(title="SlowFast: what each pathway saw", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:  # gradio's copies: gone after an hour
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column():
                 video = gr.Video(sources=["upload", "webcam"], label="Video clip", height=280)
+                other = gr.UploadButton("Or upload any video file: GIF, AVI, MKV, MPEG, ...",
+                                        file_types=ANY_VIDEO, size="sm")
+                originals = gr.State({})  # preview file name -> the upload it shows
                 choice = gr.Dropdown(list(models), value=next(iter(models)), label="Model",
                                      info=missing_weights_note())
                 button = gr.Button("Classify", variant="primary")
@@ -144,11 +166,14 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         cams = gr.Image(label="Grad-CAM", show_label=False, format="png", interactive=False,
                         buttons=["download"])
         notice_text = gr.State(None)
-        button.click(classify, [video, choice],
+        button.click(classify, [video, choice, originals],
                      [top5, frames, cams, animation, timing, notice_text],
                      concurrency_limit=len(models), concurrency_id="models",
                      ).then(show_notice, notice_text, [notice, top5], queue=False,
                             api_visibility="private")
+        video.upload(preview, [video, originals], [video, originals], api_visibility="private")
+        other.upload(lambda upload, known: preview(upload, known, always=True),
+                     [other, originals], [video, originals], api_visibility="private")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
@@ -159,8 +184,15 @@ def launch(host: str = "127.0.0.1", port: int | None = 7860, checkpoint: str | N
            quiet: bool = False) -> gr.Blocks:
     """Serve the app at http://host:port (blocks unless `prevent_thread_lock`); returns it."""
     demo = demo if demo is not None else build_demo(checkpoint, model)
+    # gradio's own launch log is quiet: it would advise `share=True`, which the app never does
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
-                max_file_size=max_file_size, prevent_thread_lock=prevent_thread_lock,
-                quiet=quiet, show_error=False, ssr_mode=False, mcp_server=False,
+                max_file_size=max_file_size, prevent_thread_lock=True, quiet=True,
+                show_error=False, ssr_mode=False, mcp_server=False,
                 enable_monitoring=False, pwa=False, allowed_paths=None)
+    if not quiet:
+        reach = ("this machine only" if host in ("127.0.0.1", "localhost", "::1")
+                 else f"listening on {host}: other machines can reach it")
+        print(f"The app is at {demo.local_url} ({reach}; Ctrl+C stops it)", flush=True)
+    if not prevent_thread_lock:
+        demo.block_thread()
     return demo
