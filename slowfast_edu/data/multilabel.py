@@ -11,13 +11,11 @@ transforms, the in-memory cache and the skipping of videos that fail to decode a
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
-from .kinetics import KineticsDataset, decode_whole_videos, load_classnames
-from .transforms import test_transform, train_transform
+from .kinetics import KineticsDataset, load_classnames
 
 
 def read_multilabel_list(source: str | os.PathLike, video_root: str | os.PathLike | None = None
@@ -50,53 +48,25 @@ def multi_hot(ids: tuple[int, ...], num_classes: int) -> torch.Tensor:
 
 class MultiLabelDataset(KineticsDataset):
     """SlowFast views of a multi-label list: items are `([slow, fast], target, video_index)`
-    with `target` (K,) multi-hot, otherwise exactly `KineticsDataset`'s (views, transforms,
-    caching, skipping of videos that fail to decode)."""
+    with `target` (K,) multi-hot, otherwise exactly `KineticsDataset`'s (arguments, views,
+    transforms, caching, skipping of videos that fail to decode); the class names are
+    `classnames`, else the list folder's `classnames.json`, else the ids."""
 
-    def __init__(self, source: str | os.PathLike, mode: str = "train",
-                 video_root: str | os.PathLike | None = None,
-                 classnames: list[str] | str | os.PathLike | None = None,
-                 num_frames: int = 32, sampling_rate: int = 2, alpha: int = 4,
-                 target_fps: float = 30.0, num_clips: int = 10, num_crops: int = 3,
-                 crop_size: int = 224, short_side: tuple[int, int] = (256, 320),
-                 test_short_side: int = 256, test_crop_size: int = 256, flip: bool = True,
-                 backend: str = "auto", max_retries: int = 20,
-                 log_dir: str | os.PathLike | None = None, cache: bool = False,
-                 progress: bool = False) -> None:
-        # KineticsDataset.__init__ reads single-label lists; this sets up what it sets up, from
-        # a multi-label list (tests/data/test_synthetic_multilabel.py checks nothing is missed)
-        if mode not in ("train", "test"):
-            raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
+    def read_list(self, source: str | os.PathLike, video_root: str | os.PathLike | None,
+                  classnames: list[str] | None, split: str | None
+                  ) -> tuple[list[tuple[Path, torch.Tensor]], list[str]]:
+        """(path, multi-hot target) pairs and class names of a multi-label list."""
+        if split is not None:
+            raise ValueError(f"{source}: a multi-label list has no splits (split={split!r})")
         listed = read_multilabel_list(source, video_root)
         if classnames is None and (Path(source).parent / "classnames.json").is_file():
-            classnames = Path(source).parent / "classnames.json"
-        if isinstance(classnames, (str, os.PathLike)):
-            classnames = load_classnames(classnames)
+            classnames = load_classnames(Path(source).parent / "classnames.json")
         largest = max((max(ids, default=-1) for _, ids in listed), default=-1)
-        self.classnames = classnames or [str(i) for i in range(largest + 1)]
-        if largest >= len(self.classnames):
+        classnames = classnames or [str(i) for i in range(largest + 1)]
+        if largest >= len(classnames):
             raise ValueError(f"{source}: class id {largest} is not among the "
-                             f"{len(self.classnames)} class names")
-        self.missing = [str(p) for p, _ in listed if not p.exists()]
-        self.videos = [(p, multi_hot(ids, len(self.classnames))) for p, ids in listed
-                       if p.exists()]
-        if not self.videos:
-            raise FileNotFoundError(f"none of the {len(listed)} videos listed in {source} exist "
-                                    f"(first: {listed[0][0] if listed else '-'})")
-        self.mode, self.alpha, self.backend, self.max_retries = mode, alpha, backend, max_retries
-        self.num_frames, self.sampling_rate, self.target_fps = num_frames, sampling_rate, target_fps
-        self.num_clips, self.num_crops = (num_clips, num_crops) if mode == "test" else (1, 1)
-        if mode == "train":
-            self.transforms = [train_transform(crop_size, *short_side, flip=flip)]
-        else:
-            spatial = [1] if num_crops == 1 else list(range(num_crops))
-            self.transforms = [test_transform(test_short_side, test_crop_size, i) for i in spatial]
-        # failures are appended to files there, so DataLoader workers can report them too
-        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.cache = None
-        if cache:
-            self.cache = decode_whole_videos([path for path, _ in self.videos], backend, progress)
+                             f"{len(classnames)} class names")
+        return [(p, multi_hot(ids, len(classnames))) for p, ids in listed], classnames
 
     def __repr__(self) -> str:
         return (f"MultiLabelDataset({len(self.videos)} videos, {len(self.classnames)} classes, "
