@@ -82,22 +82,28 @@ class MultiLabelScores:
         self.videos: list[torch.Tensor] = []
 
     def add(self, logits: torch.Tensor, targets: torch.Tensor, videos: torch.Tensor) -> None:
-        """Add a batch of views: logits (B, K), multi-hot targets (B, K), video indices (B,)."""
+        """Add a batch of views: logits (B, K), multi-hot targets (B, K), video indices (B,);
+        views of video -1 (an unreadable video, see `KineticsDataset`) are left out."""
         if logits.shape[1] != self.num_classes:
             raise ValueError(f"expected scores for {self.num_classes} classes, got "
                              f"{logits.shape[1]}")
-        self.scores.append(logits.detach().float().sigmoid().cpu())
-        self.videos.append(torch.as_tensor(videos).cpu())
-        for v, t in zip(self.videos[-1].tolist(), targets.detach().cpu()):
+        videos = torch.as_tensor(videos).cpu()
+        keep = videos >= 0
+        self.scores.append(logits.detach().float().sigmoid().cpu()[keep])
+        self.videos.append(videos[keep])
+        for v, t in zip(self.videos[-1].tolist(), targets.detach().cpu()[keep]):
             self.targets[v] = t
 
     def results(self) -> dict:
-        """mAP (a fraction), the AP of every class (None where it has no positive), videos."""
-        if not self.scores:
+        """mAP (a fraction), the AP of every class (None where it has no positive), videos, and
+        top1: the fraction of videos whose top-scored class is one of theirs."""
+        if not self.scores or not any(len(v) for v in self.videos):
             raise ValueError("no scores were added")
         ids, scores = video_scores(torch.cat(self.scores), torch.cat(self.videos), self.reduce)
         targets = torch.stack([self.targets[v] for v in ids.tolist()])  # (V, K)
         aps = average_precisions(scores, targets)
+        top = scores.argmax(dim=1, keepdim=True)  # (V, 1)
         return {"mAP": aps.nanmean().item(), "videos": len(ids),
+                "top1": targets.gather(1, top).float().mean().item(),
                 "per_class_ap": [None if a != a else round(a, 6) for a in aps.tolist()],
                 "classes_scored": int((~aps.isnan()).sum())}

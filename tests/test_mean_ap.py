@@ -61,3 +61,6 @@ def test_the_collector_scores_videos_from_their_views():
     result = meter.results()
     assert result["mAP"] == pytest.approx(5 / 9) and result["videos"] == 4
     assert result["classes_scored"] == 3 and result["per_class_ap"][2] is None
+    assert result["top1"] == 0.5  # the top class is one of the video's for videos 0 and 3
+    meter.add(torch.zeros(1, 4), torch.ones(1, 4), torch.tensor([-1]))  # an unreadable video
+    assert meter.results() == result  # left out

@@ -46,6 +46,22 @@ def multi_hot(ids: tuple[int, ...], num_classes: int) -> torch.Tensor:
     return target
 
 
+def read_multilabel_videos(source: str | os.PathLike, video_root: str | os.PathLike | None = None,
+                           classnames: list[str] | None = None
+                           ) -> tuple[list[tuple[Path, torch.Tensor]], list[str]]:
+    """(path, multi-hot target (K,)) per video of a multi-label list, and the class names:
+    `classnames`, else the list folder's `classnames.json`, else the ids."""
+    listed = read_multilabel_list(source, video_root)
+    if classnames is None and (Path(source).parent / "classnames.json").is_file():
+        classnames = load_classnames(Path(source).parent / "classnames.json")
+    largest = max((max(ids, default=-1) for _, ids in listed), default=-1)
+    classnames = classnames or [str(i) for i in range(largest + 1)]
+    if largest >= len(classnames):
+        raise ValueError(f"{source}: class id {largest} is not among the "
+                         f"{len(classnames)} class names")
+    return [(p, multi_hot(ids, len(classnames))) for p, ids in listed], classnames
+
+
 class MultiLabelDataset(KineticsDataset):
     """SlowFast views of a multi-label list: items are `([slow, fast], target, video_index)`
     with `target` (K,) multi-hot, otherwise exactly `KineticsDataset`'s (arguments, views,
@@ -58,15 +74,7 @@ class MultiLabelDataset(KineticsDataset):
         """(path, multi-hot target) pairs and class names of a multi-label list."""
         if split is not None:
             raise ValueError(f"{source}: a multi-label list has no splits (split={split!r})")
-        listed = read_multilabel_list(source, video_root)
-        if classnames is None and (Path(source).parent / "classnames.json").is_file():
-            classnames = load_classnames(Path(source).parent / "classnames.json")
-        largest = max((max(ids, default=-1) for _, ids in listed), default=-1)
-        classnames = classnames or [str(i) for i in range(largest + 1)]
-        if largest >= len(classnames):
-            raise ValueError(f"{source}: class id {largest} is not among the "
-                             f"{len(classnames)} class names")
-        return [(p, multi_hot(ids, len(classnames))) for p, ids in listed], classnames
+        return read_multilabel_videos(source, video_root, classnames)
 
     def __repr__(self) -> str:
         return (f"MultiLabelDataset({len(self.videos)} videos, {len(self.classnames)} classes, "

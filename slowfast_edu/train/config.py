@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "model": {
         "name": "slowfast_tiny",  # a preset of slowfast_edu.list_models()
         "overrides": {},  # SlowFastConfig fields, e.g. {beta_inv: 4}
+        "head": None,  # "multilabel": a sigmoid per class and BCE on multi-label lists
+        #                (train/multilabel.py); None: the preset's (a softmax classifier)
         "pretrained": None,  # "kinetics400" (official zoo weights) or a checkpoint path
     },
     "data": {
@@ -99,7 +101,8 @@ DEFAULTS: dict[str, Any] = {
 }
 # the type of each setting whose default is None (the others have their default's type)
 OPTIONAL: dict[str, type] = {
-    "model.pretrained": str, "data.train": str, "data.val": str, "data.video_root": str,
+    "model.pretrained": str, "model.head": str, "data.train": str, "data.val": str,
+    "data.video_root": str,
     "data.classnames": str, "data.num_frames": int, "data.sampling_rate": int,
     "data.target_fps": float, "data.crop_size": int, "data.test_short_side": int,
     "data.test_crop_size": int, "data.short_side": list, "data.synthetic": dict,
@@ -261,6 +264,11 @@ def resolve_config(config: dict) -> dict:
             raise ConfigError(f"data.crop_size={data['crop_size']} and model.overrides.crop_size="
                               f"{pinned} disagree: the model is trained at its crop size; give "
                               f"one of them")
+    if model["head"] is not None:  # model.head is said here, in the model's overrides
+        if overrides.get("head", model["head"]) != model["head"]:
+            raise ConfigError(f"model.head={model['head']} and model.overrides.head="
+                              f"{overrides['head']} disagree; give one of them")
+        overrides["head"] = model["head"]
     try:
         preset = get_config(model["name"], **overrides)
         if data["crop_size"] is not None and data["crop_size"] != preset.crop_size:

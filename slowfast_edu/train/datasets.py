@@ -17,8 +17,10 @@ from pathlib import Path
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.kinetics import KineticsDataset, load_classnames, read_video_list
+from ..data.multilabel import MultiLabelDataset
 from ..models import get_config
 from .config import ConfigError, resolve_config
+from .multilabel import is_multilabel, multilabel_class_names, write_synthetic_multilabel
 
 
 class MissingDataError(FileNotFoundError):
@@ -26,9 +28,12 @@ class MissingDataError(FileNotFoundError):
 
 
 def dataset_from_config(data: dict, source: str, mode: str, alpha: int, clips: int = 1,
-                        crops: int = 1, progress: bool = False) -> KineticsDataset:
-    """A KineticsDataset with the settings of a resolved data section (`resolve_config`)."""
-    return KineticsDataset(
+                        crops: int = 1, progress: bool = False, multilabel: bool = False
+                        ) -> KineticsDataset:
+    """A KineticsDataset (a MultiLabelDataset for a multi-label list) with the settings of a
+    resolved data section (`resolve_config`)."""
+    kind = MultiLabelDataset if multilabel else KineticsDataset
+    return kind(
         source, mode=mode, video_root=data["video_root"], classnames=data["classnames"],
         num_frames=data["num_frames"], sampling_rate=data["sampling_rate"], alpha=alpha,
         target_fps=data["target_fps"], num_clips=clips, num_crops=crops,
@@ -43,15 +48,19 @@ def datasets_from_config(config: dict, progress: bool = False
     config = resolve_config(config)
     data, model = config["data"], config["model"]
     alpha = get_config(model["name"], **model["overrides"]).alpha  # the config, no network
-    train_set = dataset_from_config(data, data["train"], "train", alpha, progress=progress)
+    multi = is_multilabel(config)
+    train_set = dataset_from_config(data, data["train"], "train", alpha, progress=progress,
+                                    multilabel=multi)
     val_set = (dataset_from_config(data, data["val"], "test", alpha, data["val_clips"],
-                                   data["val_crops"], progress) if data["val"] else None)
+                                   data["val_crops"], progress, multi) if data["val"] else None)
     return train_set, val_set
 
 
 def class_names(config: dict) -> list[str]:
     """The class names of the training list, without opening a video."""
     data = config["data"]
+    if is_multilabel(resolve_config(config)):
+        return multilabel_class_names(data)
     names = load_classnames(data["classnames"]) if data["classnames"] else None
     return read_video_list(data["train"], data["video_root"], names)[1]
 
@@ -76,16 +85,21 @@ def prepare_data(config: dict, progress: bool = True, announce=_note,
             raise ConfigError(f"data.synthetic makes train.csv, val.csv and classnames.json in a "
                               f"folder, so data.train must be FOLDER/train.csv, not "
                               f"{data['train']}")
-        announce(f"{data['train']} does not exist yet: generating the synthetic motion set in "
-                 f"{folder} (as `slowfast-edu data synthetic --out {folder}"
-                 + "".join(f" --{k.replace('_', '-')} {v}" for k, v in spec.items()) + "`)")
-        from ..data.synthetic import write_dataset
+        if is_multilabel(resolve_config(config)):
+            announce(f"{data['train']} does not exist yet: generating the synthetic multi-label "
+                     f"set in {folder} (data.synthetic: {spec})")
+            write_synthetic_multilabel(folder, spec, progress)
+        else:
+            announce(f"{data['train']} does not exist yet: generating the synthetic motion set "
+                     f"in {folder} (as `slowfast-edu data synthetic --out {folder}"
+                     + "".join(f" --{k.replace('_', '-')} {v}" for k, v in spec.items()) + "`)")
+            from ..data.synthetic import write_dataset
 
-        write_dataset(folder, videos_per_class_train=spec.get("train_per_class", 40),
-                      videos_per_class_val=spec.get("val_per_class", 20),
-                      num_frames=spec.get("frames", 64), size=spec.get("size", 48),
-                      seed=spec.get("seed", 0), workers=min(2, os.cpu_count() or 1),
-                      progress=progress)
+            write_dataset(folder, videos_per_class_train=spec.get("train_per_class", 40),
+                          videos_per_class_val=spec.get("val_per_class", 20),
+                          num_frames=spec.get("frames", 64), size=spec.get("size", 48),
+                          seed=spec.get("seed", 0), workers=min(2, os.cpu_count() or 1),
+                          progress=progress)
     for key in ("train", "val", "classnames", "video_root"):
         path = data[key]
         if path and not Path(path).exists():

@@ -33,7 +33,8 @@ from .datasets import (MissingDataError, class_names, dataset_from_config, datas
                        loader, prepare_data)
 from .loader import ResumableSampler, SeededViews
 from .evaluation import evaluate, model_inputs
-from .metrics import plot_confusion, topk_correct
+from .metrics import plot_confusion
+from .multilabel import evaluate_multilabel, is_multilabel, top1_hits
 from .optim import build_optimizer, scaled_lr
 from .plots import plot_curves
 from .schedule import learning_rate
@@ -114,6 +115,8 @@ class Trainer:
         model = build_from_config(config, len(self.classnames), pretrained=state is None)
         model = model.to(self.ctx.device)
         self.arch = model.cfg.arch
+        self.multilabel = is_multilabel(config)  # sigmoid head, BCE, mAP (multilabel.py)
+        self.columns = COLUMNS + (("mAP",) if self.multilabel else ())
         self.train_set, self.val_set = datasets or datasets_from_config(config, self.progress)
 
         cuda = self.ctx.device.type == "cuda"
@@ -221,7 +224,7 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             try:
                 with open(tmp, "w", newline="") as f:
-                    writer = csv.DictWriter(f, COLUMNS)
+                    writer = csv.DictWriter(f, self.columns)
                     writer.writeheader()
                     writer.writerows(self.rows)
                 tmp.replace(self.out / "metrics.csv")
@@ -274,7 +277,7 @@ class Trainer:
             with (nullcontext() if sync else self.forward_model.no_sync()), self.autocast():
                 logits = self.forward_model(model_inputs(inputs, self.arch, self.ctx.device,
                                                          self.channels_last))
-                loss = nn.functional.cross_entropy(logits.float(), labels)
+                loss = self.model.head.loss(logits.float(), labels)  # the head's own
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"the loss became {loss.item()} at epoch {self.epoch + 1}, step "
@@ -282,7 +285,7 @@ class Trainer:
                     f"still holds the last good state. Lower optim.base_lr, or check the data.")
             self.scaler.scale(loss / self.accumulate).backward()
             self.sums = [a + b for a, b in zip(self.sums, [
-                loss.item() * len(labels), topk_correct(logits, labels, (1,))[0], len(labels)])]
+                loss.item() * len(labels), top1_hits(logits, labels), len(labels)])]
             self.batch_in_epoch += 1
             if not last_of_step:
                 continue
@@ -323,6 +326,8 @@ class Trainer:
             if n:
                 self.precise_bn(n)
             loader = self._loader(self.val_set)
+            if self.multilabel:
+                return self._validate_multilabel(loader)
             results = evaluate(self.model, loader, len(self.classnames), self.ctx.device,
                                self.autocast, self.channels_last, self.progress)
             self.rows.append({"split": "val", "epoch": self.epoch, "step": self.step, "lr": "",
@@ -338,6 +343,21 @@ class Trainer:
                        "per_class": results["per_class"]}
         distributed.barrier(self.ctx)
         return results
+
+    def _validate_multilabel(self, loader: DataLoader) -> dict:
+        """mAP (max over views); best.pt when it improves (`best_top1` holds the best mAP)."""
+        results = evaluate_multilabel(self.model, loader, len(self.classnames), self.ctx.device,
+                                      self.autocast, self.channels_last, self.progress)
+        self.rows.append({"split": "val", "epoch": self.epoch, "step": self.step, "lr": "",
+                          "loss": "", "top1": round(results["top1"], 6), "top5": "",
+                          "mAP": round(results["mAP"], 6)})
+        self._write_metrics()
+        if results["mAP"] > self.best_top1:
+            self.best_top1 = results["mAP"]
+            self._save("best.pt")
+        distributed.barrier(self.ctx)
+        return {"val_mAP": results["mAP"], "val_top1": results["top1"],
+                "per_class_ap": results["per_class_ap"]}
 
     def precise_bn(self, num_batches: int) -> None:
         """Recompute every BN's statistics as a true average over `num_batches` training batches

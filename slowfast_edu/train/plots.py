@@ -24,7 +24,10 @@ def plot_curves(rows: list[dict], path: str | Path) -> Path | None:
     if val:
         vsteps = [r["step"] for r in val]
         ax_acc.plot(vsteps, [r["top1"] for r in val], "o-", label="val top-1")
-        ax_acc.plot(vsteps, [r["top5"] for r in val], "s--", label="val top-5")
+        if all(r["top5"] != "" for r in val):
+            ax_acc.plot(vsteps, [r["top5"] for r in val], "s--", label="val top-5")
+        if all(r.get("mAP", "") != "" for r in val):  # a multi-label run (train/multilabel.py)
+            ax_acc.plot(vsteps, [r["mAP"] for r in val], "d-", label="val mAP")
     ax_acc.set(title="accuracy", xlabel="step", ylim=(0, 1.02))
     ax_acc.legend(fontsize=8)
     fig.tight_layout()

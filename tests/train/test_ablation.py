@@ -64,7 +64,7 @@ def test_paper_cost_needs_a_table5_variant():
 def test_variant_config_points_at_the_data_and_keeps_the_recipe(tmp_path):
     config = variant_config(tmp_path, {"beta_inv": 16}, ["train.epochs=2"])
     assert config["model"] == {"name": "slowfast_tiny", "overrides": {"beta_inv": 16},
-                               "pretrained": None}
+                               "pretrained": None, "head": None}
     assert config["data"]["train"] == str(tmp_path / "train.csv")
     assert config["train"]["epochs"] == 2 and config["data"]["flip"] is False
 

@@ -47,7 +47,8 @@ def test_config_defaults_overrides_and_typos(tmp_path):
     config = load_config(path, ["train.epochs=5", "optim.base_lr=5e-2",
                                 "model.overrides={alpha: 8}"])
     assert config["train"]["epochs"] == 5 and config["optim"]["base_lr"] == 0.05
-    assert config["model"] == {"name": "slow_tiny", "overrides": {"alpha": 8}, "pretrained": None}
+    assert config["model"] == {"name": "slow_tiny", "overrides": {"alpha": 8}, "pretrained": None,
+                               "head": None}
     assert config["optim"]["nesterov"] is True  # a default
     with pytest.raises(ConfigError, match="unknown setting 'train.epoch'.*train.epochs"):
         load_config(path, ["train.epoch=2"])
@@ -94,7 +95,8 @@ def test_a_shipped_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch
                  "configs/synthetic_tiny_cpu.yaml"):
         assert find_config(name) == CONFIG_DIR / "synthetic_tiny_cpu.yaml"
     assert set(shipped_configs()) == {"default_model", "kinetics400_8x8_r50",
-                                      "kinetics_subset_8x8_r50", "synthetic_tiny_cpu"}
+                                      "kinetics_subset_8x8_r50", "synthetic_tiny_cpu",
+                                      "synthetic_multilabel_cpu"}
     (tmp_path / "mine.yaml").write_text("train: {epochs: 2}\n")
     assert load_config("mine.yaml")["train"]["epochs"] == 2  # a file comes first
 
