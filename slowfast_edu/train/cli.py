@@ -3,6 +3,8 @@
     slowfast-edu train CONFIG --out DIR [--resume] [--max-steps N] [key=value ...]
     slowfast-edu eval CONFIG --checkpoint DIR/best.pt [--clips K --crops N]
     slowfast-edu lesson pathways --out DIR [--check]
+    slowfast-edu lesson baselines --out DIR [--check]
+    slowfast-edu lesson multilabel --out DIR [--check]
 
 CONFIG is a YAML file or the name of a shipped config. A mistake the user can fix raises one of
 the errors that `slowfast_edu.cli.main` prints as a single `error:` line (exit status 2).
@@ -26,6 +28,7 @@ from .engine import NonFiniteLossError, Trainer, build_from_config
 from .evaluation import evaluate
 from .lesson import check_lesson, lesson_table, run_pathways_lesson
 from .metrics import plot_confusion
+from .multilabel import evaluate_multilabel, is_multilabel
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +84,8 @@ def _checkpoints_note(out: Path, trainer) -> str:
     """Which checkpoints a run left, and why best.pt may be missing."""
     line = f"wrote {out / 'last.pt'} (step {trainer.step})"
     if (out / "best.pt").exists():
-        return line + f" and {out / 'best.pt'} (val top-1 {100 * trainer.best_top1:.1f}%)"
+        score = "mAP" if trainer.multilabel else "top-1"
+        return line + f" and {out / 'best.pt'} (val {score} {100 * trainer.best_top1:.1f}%)"
     why = ("the config has no data.val" if trainer.val_set is None else
            f"validation runs at the end of every {trainer.config['train']['eval_every']} "
            f"epoch(s), and this run stopped at step {trainer.step}, in epoch {trainer.epoch + 1}")
@@ -117,8 +121,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     load_weights(model, checkpoint)  # a CheckpointError now, before any video is decoded
     alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
     views = args.clips or data["eval_clips"], args.crops or data["eval_crops"]
-    dataset = dataset_from_config(data, data["val"], "test", alpha, *views)
+    multilabel = is_multilabel(config)
+    dataset = dataset_from_config(data, data["val"], "test", alpha, *views, multilabel=multilabel)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if multilabel:
+        return _eval_multilabel(model.to(device), dataset, config, device, args.out)
     results = evaluate(model.to(device), loader(dataset, data, config["train"]["batch_size"]),
                        len(dataset.classnames), device)
     skipped = dataset.pop_skipped()
@@ -133,6 +140,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
         (out / "eval.json").write_text(json.dumps(
             {"top1": results["top1"], "top5": results["top5"], "videos": results["videos"],
              "per_class": per_class, "skipped": skipped}, indent=2))
+    return 0
+
+
+def _eval_multilabel(model, dataset, config: dict, device: torch.device, out: str | None) -> int:
+    """mAP of a multi-label model, each video's score the maximum over its views (Charades)."""
+    results = evaluate_multilabel(model, loader(dataset, config["data"],
+                                                config["train"]["batch_size"]),
+                                  len(dataset.classnames), device)
+    skipped = dataset.pop_skipped()
+    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views (scores: "
+          f"the maximum over a video's views): mAP {100 * results['mAP']:.2f}% over "
+          f"{results['classes_scored']} classes, top-1 hit {100 * results['top1']:.2f}%"
+          + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        per_class = dict(zip(dataset.classnames, results["per_class_ap"]))
+        (Path(out) / "eval.json").write_text(json.dumps(
+            {"mAP": results["mAP"], "top1": results["top1"], "videos": results["videos"],
+             "views": "max", "per_class_ap": per_class, "skipped": skipped}, indent=2))
     return 0
 
 
@@ -168,6 +194,20 @@ def add_lesson(parser: argparse.ArgumentParser) -> None:
     pathways.add_argument("--quiet", action="store_true")
     pathways.add_argument("overrides", nargs="*", metavar="key=value")
     pathways.set_defaults(func=cmd_lesson_pathways)
+    for name, helptext, func in (
+            ("baselines", "C2D, I3D, Slow-only, two-stream and SlowFast on the synthetic set, "
+                          "equal budgets, on a CPU", cmd_lesson_baselines),
+            ("multilabel", "slowfast_tiny with a sigmoid head on the synthetic multi-label set: "
+                           "BCE, mAP (max over views), on a CPU", cmd_lesson_multilabel)):
+        lesson = lesson_sub.add_parser(name, help=helptext)
+        lesson.add_argument("--out", required=True)
+        lesson.add_argument("--data", default=None, help="an existing synthetic set (default: "
+                            "generate one in OUT/data)")
+        lesson.add_argument("--check", action="store_true", help="then check the run against "
+                            "the lesson's goals (exit 1 if one is missed)")
+        lesson.add_argument("--quiet", action="store_true")
+        lesson.add_argument("overrides", nargs="*", metavar="key=value")
+        lesson.set_defaults(func=func)
 
 
 def cmd_lesson_pathways(args: argparse.Namespace) -> int:
@@ -177,7 +217,36 @@ def cmd_lesson_pathways(args: argparse.Namespace) -> int:
     if not args.check:
         return 0
     run = json.loads((Path(args.out) / "run.json").read_text())
-    met, missed = check_lesson(results, run)
+    return _report_goals(*check_lesson(results, run))
+
+
+def cmd_lesson_baselines(args: argparse.Namespace) -> int:
+    """Run the baselines lesson, print its table and, with --check, its goals."""
+    from .lesson_baselines import baselines_table, check_baselines_lesson, run_baselines_lesson
+
+    results = run_baselines_lesson(args.out, args.data, args.overrides, not args.quiet)
+    print(baselines_table(results))
+    if not args.check:
+        return 0
+    run = json.loads((Path(args.out) / "run.json").read_text())
+    return _report_goals(*check_baselines_lesson(results, run))
+
+
+def cmd_lesson_multilabel(args: argparse.Namespace) -> int:
+    """Train and score the multi-label config, print mAP and, with --check, the goals."""
+    from .lesson_multilabel import check_multilabel_lesson, run_multilabel_lesson
+
+    results = run_multilabel_lesson(args.out, args.data, args.overrides, not args.quiet)
+    print(f"{results['model']} ({results['head']} head), {results['steps']} steps: mAP "
+          f"{100 * results['mAP']:.1f}% over {results['videos']} videos ({results['views']}), "
+          f"{results['minutes']:.1f} minutes")
+    if not args.check:
+        return 0
+    run = json.loads((Path(args.out) / "run.json").read_text())
+    return _report_goals(*check_multilabel_lesson(results, run))
+
+
+def _report_goals(met: list[str], missed: list[str]) -> int:
     for line in met:
         print(f"  ok      {line}")
     for line in missed:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import torch
 
+from ..data.kinetics import KineticsDataset
+from ..models import get_config
 from .config import CONFIG_DIR, load_config
 from .datasets import prepare_data
 from .engine import Trainer, datasets_from_config
@@ -69,19 +71,7 @@ def run_pathways_lesson(out: str | Path, data_dir: str | Path | None = None,
     data_done = time.perf_counter()
     datasets = datasets_from_config(base, progress)  # decoded once (data.cache), used three times
     decode_done = time.perf_counter()
-    results = {}
-    for key, name in (models or MODELS).items():
-        config = copy.deepcopy(base)
-        config["model"]["name"] = name
-        cpu = time.process_time()
-        trainer = Trainer(config, out / key, device="cpu", progress=progress, datasets=datasets)
-        r = trainer.fit()
-        results[key] = {"model": name, "val_top1": r.get("val_top1"),
-                        "val_top5": r.get("val_top5"), "minutes": r["minutes"],
-                        "cpu_minutes": (time.process_time() - cpu) / 60, "steps": r["steps"]}
-        if progress:
-            print(f"{key:10s} val top-1 {100 * (r.get('val_top1') or 0):5.1f}%  "
-                  f"({r['minutes']:.1f} min)")
+    results, _ = train_models(base, models or MODELS, out, datasets, progress)
     end = time.perf_counter()
     run = run_info(base, load_before, {"data": (data_done - start) / 60,
                                        "decode": (decode_done - data_done) / 60,
@@ -92,6 +82,43 @@ def run_pathways_lesson(out: str | Path, data_dir: str | Path | None = None,
     (out / "results.md").write_text(lesson_table(results))
     plot_results(results, out / "results.png")
     return results
+
+
+def train_models(base: dict, models: dict[str, str], out: Path,
+                 datasets: tuple[KineticsDataset, KineticsDataset | None], progress: bool = True
+                 ) -> tuple[dict, dict[str, Trainer]]:
+    """Train each of `models` ({key: preset}) with config `base` on the same decoded clips, in
+    `out / key`; return ({key: results}, {key: its trainer})."""
+    results, trainers = {}, {}
+    for key, name in models.items():
+        config = copy.deepcopy(base)
+        config["model"]["name"] = name
+        cpu = time.process_time()
+        trainer = Trainer(config, out / key, device="cpu", progress=progress,
+                          datasets=packed_for(datasets, get_config(name).alpha))
+        r = trainer.fit()
+        results[key] = {"model": name, "val_top1": r.get("val_top1"),
+                        "val_top5": r.get("val_top5"), "minutes": r["minutes"],
+                        "cpu_minutes": (time.process_time() - cpu) / 60, "steps": r["steps"]}
+        trainers[key] = trainer
+        if progress:
+            print(f"{key:10s} val top-1 {100 * (r.get('val_top1') or 0):5.1f}%  "
+                  f"({r['minutes']:.1f} min)")
+    return results, trainers
+
+
+def packed_for(datasets: tuple[KineticsDataset, KineticsDataset | None], alpha: int
+               ) -> tuple[KineticsDataset, KineticsDataset | None]:
+    """The same datasets (and decoded clips) giving Slow frames for another `alpha`: a model
+    that takes 8 of the 16 frames (alpha=2) beside one that takes 4 (alpha=4)."""
+    def packed(dataset):
+        if dataset is None or dataset.alpha == alpha:
+            return dataset
+        dataset = copy.copy(dataset)  # shares the decoded clips (dataset.cache)
+        dataset.alpha = alpha
+        return dataset
+
+    return packed(datasets[0]), packed(datasets[1])
 
 
 def run_info(config: dict, load_before: tuple[float, float, float], minutes: dict) -> dict:
