@@ -4,7 +4,7 @@ An instructor marks things in the notebook, never in a test or a list:
 
 - an **exercise** is a code cell holding a solution between the lines `# BEGIN SOLUTION` and
   `# END SOLUTION`, under a markdown heading `### Exercise N: title`; the next code cell is its
-  **check** (it calls the checks of `slowfast_edu.checks` or `slowfast_edu.notebooks.exercises`);
+  **check** (it calls the checks of `slowfast_edu.checks` or `slowfast_edu.exercises`);
 - a **conceptual question** is a markdown cell starting `**Question N.**`, followed by a markdown
   cell starting `**Answer.**` with the instructor's answer;
 - **points** live in the cell metadata: `{"slowfast_edu": {"points": 2}}` on the solution cell or

@@ -16,7 +16,7 @@ from slowfast_edu.notebooks import STUDENT_DIR, exercises as course_exercises, l
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 STUDENT = NOTEBOOKS / STUDENT_DIR
 PATHS = list_notebooks(NOTEBOOKS) if NOTEBOOKS.is_dir() else []
-CHECK_CALL = r"\bcheck_\w+\("  # slowfast_edu.checks or slowfast_edu.notebooks.exercises
+CHECK_CALL = r"\bcheck_\w+\("  # slowfast_edu.checks or slowfast_edu.exercises
 
 
 def read(path: Path) -> nbformat.NotebookNode:

@@ -24,7 +24,7 @@ from slowfast_edu.explain.activations import temporal_energy
 from slowfast_edu.models import count_params
 from slowfast_edu.models.fusion import TimeStridedConv
 from slowfast_edu.models.resnet import Bottleneck
-from slowfast_edu.notebooks.exercises import REGISTRY
+from slowfast_edu.exercises import REGISTRY
 from slowfast_edu.notebooks.own_work import LibraryUsed, check_own, forbidding, library_origin
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

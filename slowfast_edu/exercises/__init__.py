@@ -2,7 +2,7 @@
 refuses the library's own code handed back (or subclassed, wrapped or called), names the mistake
 it recognises, and accepts every correct definition.
 
-    from slowfast_edu.notebooks.exercises import check_slow_frame_indices
+    from slowfast_edu.exercises import check_slow_frame_indices
     check_slow_frame_indices(slow_frame_indices)
 
 `REGISTRY` maps each check's name to what the tests try it with (`common.Spec`).

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...checks import ExerciseNotDone
-from ..own_work import LibraryUsed, check_own, forbidding, namespaces_of
+from ..checks import ExerciseNotDone
+from ..notebooks.own_work import LibraryUsed, check_own, forbidding, namespaces_of
 
 
 @dataclass(frozen=True)

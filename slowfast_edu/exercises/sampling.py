@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from ...data import sampling, synthetic
+from ..data import sampling, synthetic
 from .common import (as_tensor, diagnose, exercise_check, fail, listed, own, run_student,
                      same)
 

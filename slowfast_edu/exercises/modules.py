@@ -8,8 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ...checks import copy_weights
-from ..own_work import check_own
+from ..checks import copy_weights
+from ..notebooks.own_work import check_own
 from .common import diagnose, fail, run_student, same
 
 

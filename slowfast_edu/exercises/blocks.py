@@ -8,9 +8,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ...models import count_params
-from ...models.fusion import TimeStridedConv, TimeStridedSample, TimeToChannel
-from ...models.resnet import Bottleneck
+from ..models import count_params
+from ..models.fusion import TimeStridedConv, TimeStridedSample, TimeToChannel
+from ..models.resnet import Bottleneck
 from .common import diagnose, exercise_check, fail, listed, own, run_student, same
 from .modules import check_module, randomise_norms
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ...data import synthetic
-from ...data.sampling import pack_pathways, sample_indices
-from ...data.transforms import test_transform
-from ...explain import activations, gradcam
-from ...models import build_model, build_network, example_inputs, get_config, load_default_model
-from ...models.describe import describe
+from ..data import synthetic
+from ..data.sampling import pack_pathways, sample_indices
+from ..data.transforms import test_transform
+from ..explain import activations, gradcam
+from ..models import build_model, build_network, example_inputs, get_config, load_default_model
+from ..models.describe import describe
 from .common import (as_tensor, diagnose, exercise_check, fail, listed, own, run_student,
                      same)
 
@@ -249,7 +249,7 @@ TOP5_CLIPS = ["val/blue_square_moving_right_0001.mp4", "val/red_circle_moving_le
 
 @functools.lru_cache(maxsize=None)
 def _reference_top5(path: str) -> dict[str, float]:
-    from ...explain.cli import preset_view, read_clip
+    from ..explain.cli import preset_view, read_clip
 
     model = load_default_model()
     inputs, _, _ = read_clip(str(path), model.cfg, preset_view(model.cfg))
@@ -280,7 +280,7 @@ def _reference_top5(path: str) -> dict[str, float]:
 ])
 def check_top5(top5: Callable) -> None:
     """Exercise 10.1: the default model's top-5 {class name: probability} for clips not shown."""
-    from ..clips import sample_clip
+    from ..notebooks.clips import sample_clip
 
     name = "top5"
     own(top5, name)
@@ -320,6 +320,6 @@ def _loaded_app_functions() -> list:
 
 def _app_analyse():
     """The app's `analyse` (what a student might hand back), imported only when asked for."""
-    from ...app.inference import analyse
+    from ..app.inference import analyse
 
     return analyse
