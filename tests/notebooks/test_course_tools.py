@@ -16,7 +16,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from slowfast_edu.notebooks import scratch_folder
 from slowfast_edu.notebooks.figures import (ablation_figure, add_colorbar, confusion_figure,
                                             training_curves)
-from slowfast_edu.notebooks.timing import run_full_mode
+from slowfast_edu.notebooks.timing import run_full_mode, table
 from slowfast_edu.train.ablation import VARIANTS
 
 from .conftest import NOTEBOOKS
@@ -74,22 +74,22 @@ def test_full_mode_times_each_notebook_and_flags_leftovers(tmp_path, monkeypatch
     src.mkdir()
     _notebook(src / "00_clean.ipynb", "import os\nassert os.environ.get('SLOWFAST_EDU_SMOKE') "
                                       "is None  # full mode")
-    _notebook(src / "01_leaky.ipynb", "import tempfile\nkept = tempfile.mkdtemp(prefix='left_')")
-    _notebook(src / "02_broken.ipynb", "1 / 0")
+    _notebook(src / "01_broken.ipynb", "import tempfile\nkept = tempfile.mkdtemp(prefix='left_')",
+              "1 / 0")
     out = tmp_path / "notebooks.md"
     monkeypatch.setenv("SLOWFAST_EDU_SMOKE", "1")
     results = run_full_mode(src, out, timeout=60)
     assert os.environ["SLOWFAST_EDU_SMOKE"] == "1"  # restored
-    assert [r["ok"] for r in results] == [True, True, False]
-    assert results[1]["left_in_tmp"] and results[1]["left_in_tmp"][0].startswith("left_")
-    table = out.read_text()
-    assert "| 00_clean | " in table and "within the goal" in table
-    assert "left in its temp folder: left_" in table and "failed: ZeroDivisionError" in table
-    assert "load before" in table and "cores" in table
-    _notebook(src / "00_clean.ipynb", "x = 1")
-    run_full_mode(src, out, names=["00"], timeout=60)  # one notebook: the other rows stay
-    again = out.read_text()
-    assert again.count("| 01_leaky |") == 1 and again.count("| 00_clean |") == 1
+    assert [r["ok"] for r in results] == [True, False]
+    assert results[1]["left_in_tmp"][0].startswith("left_")  # seen, and removed
+    assert results[1]["error"] == "ZeroDivisionError: division by zero"
+    text = out.read_text()
+    assert "| 00_clean | " in text and "within the goal" in text
+    assert "failed: ZeroDivisionError" in text and "load before" in text and "cores" in text
+    leaky = dict(results[1], notebook="02_leaky", ok=True, error=None)
+    kept = {"01_broken": "| 01_broken | kept row |"}  # a rerun of some notebooks keeps the others
+    rows = table([leaky], kept)
+    assert "| 01_broken | kept row |" in rows and "left in its temp folder: left_" in rows
 
 
 def test_nbval_run_fails_a_notebook_that_leaves_temp_files(tmp_path):
