@@ -1,4 +1,4 @@
-"""slowfast_edu.draw: the paper's Figure 1 from the built network, measured, redrawn by any change."""
+"""slowfast_edu.draw: the paper's Figure 1 from the built network, measured, redrawn on a change."""
 
 from __future__ import annotations
 

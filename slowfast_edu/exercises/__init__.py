@@ -8,8 +8,9 @@ it recognises, and accepts every correct definition.
 `REGISTRY` maps each check's name to what the tests try it with (`common.Spec`).
 """
 
-from .blocks import (check_bottleneck, check_bottleneck_params, check_lateral_params,
-                     check_time_strided_conv, check_time_strided_sample, check_time_to_channel)
+from .blocks import check_bottleneck, check_bottleneck_params
+from .laterals import (check_lateral_params, check_time_strided_conv, check_time_strided_sample,
+                       check_time_to_channel)
 from .common import REGISTRY, Spec, exercise_check
 from .inside import check_grad_cam, check_res4_shapes, check_temporal_energy, check_top5
 from .sampling import (check_motion_twin, check_slow_frame_indices, check_slow_positions,

@@ -96,7 +96,8 @@ def check_slow_frame_indices(slow_frame_indices: Callable) -> None:
         if hint is None and len(got) != T:
             hint = f"the Slow pathway sees T = {T} frames"
         raise fail(f"{name}({T}, {tau}, {alpha}) (a setting the exercise did not show) returned "
-                   f"{listed(got)}; the paper's rule gives {listed(paper_slow_frames(T, tau, alpha))}"
+                   f"{listed(got)}; the paper's rule gives "
+                   f"{listed(paper_slow_frames(T, tau, alpha))}"
                    f" and PySlowFast's {listed(pyslowfast_slow_frames(T, tau, alpha))}", hint)
     which = next(iter(matching))
     paper, pyslowfast = paper_slow_frames(8, 8, 4).tolist(), pyslowfast_slow_frames(8, 8, 4)

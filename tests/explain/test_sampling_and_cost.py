@@ -39,7 +39,8 @@ def test_sampling_figure_and_frame_grid():
 
 def test_sampling_explorer_redraws_and_refuses_a_fractional_stride():
     box = sampling_explorer(None, fps=30.0)
-    assert bytes(box.image.value).startswith(b"\x89PNG") and "window: 64 frames" in box.caption.value
+    assert bytes(box.image.value).startswith(b"\x89PNG")
+    assert "window: 64 frames" in box.caption.value
     box.controls["tau"].value = 16
     assert "Fast: 32 frames, one every 4" in box.caption.value
     box.controls["alpha"].value = 16

@@ -50,7 +50,8 @@ def test_committed_without_outputs_counts_or_widget_state(notebook_path):
 def test_header_badge_glossary_goals_and_summary(notebook_path):
     nb = read(notebook_path)
     first = nb.cells[0]
-    assert first.cell_type == "markdown" and first.source.startswith(f"# {notebook_path.stem[:2]} · ")
+    number = notebook_path.stem[:2]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {number} · ")
     assert BADGE.format(folder="", name=notebook_path.name) in first.source, \
         f"{notebook_path.name}: no Colab badge pointing to itself"
     assert "](GLOSSARY.md)" in first.source, f"{notebook_path.name}: no link to the glossary"

@@ -107,7 +107,8 @@ def test_grades_a_folder_of_submissions(tmp_path, monkeypatch, capsys):
     assert score[("frank", "1")] == (0.0, "not submitted")
     assert score[("hugo", "-")][0] == 0 and score[("hugo", "-")][1].startswith(
         "unreadable notebook hugo.ipynb")
-    assert score[("ivan", "1")][1] == "unreadable notebook 01_tiny.ipynb: ValueError: the file is empty"
+    assert score[("ivan", "1")][1] == ("unreadable notebook 01_tiny.ipynb: ValueError: the file "
+                                       "is empty")
     students = {s for s, _ in rows}
     assert students == {"alice", "bob", "carol", "dave", "erin", "frank", "gina", "hugo", "ivan"}
     assert all(r["notebook"] == "01_tiny" and r["title"].startswith(f"Exercise {r['exercise']}:")

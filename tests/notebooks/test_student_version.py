@@ -11,7 +11,7 @@ from slowfast_edu.notebooks import (BEGIN, END, answer_texts, exercises, is_stud
                                     student_notebook)
 from slowfast_edu.notebooks.student import YOUR_ANSWER
 
-from .conftest import NOTEBOOKS, PATHS, STUDENT, read
+from .conftest import PATHS, STUDENT, read
 from .test_committed import BADGE, COLAB_CELL
 
 REGENERATE = "regenerate it: slowfast-edu notebooks student"
