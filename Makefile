@@ -72,5 +72,12 @@ lesson-multilabel: $(STAMP)
 	cp runs/lesson_multilabel/results.json docs/lesson_multilabel.json
 	cp runs/lesson_multilabel/run.json docs/lesson_multilabel_run.json
 
+# Every notebook in full mode, as a student runs it (a fresh kernel, every cell), timed one by one
+# into docs/notebooks.md with the date, the CPU and the load average (issue 13: each but 06 within
+# 10 minutes on 2 CPU cores). About an hour; run it on a quiet machine.
+.PHONY: notebooks-full
+notebooks-full: $(STAMP)
+	$(BIN)/slowfast-edu notebooks full --out docs/notebooks.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache
