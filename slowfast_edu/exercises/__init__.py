@@ -8,6 +8,7 @@ it recognises, and accepts every correct definition.
 `REGISTRY` maps each check's name to what the tests try it with (`common.Spec`).
 """
 
+from .baselines import check_conv_macs, check_inflate
 from .blocks import check_bottleneck, check_bottleneck_params
 from .laterals import (check_lateral_params, check_time_strided_conv, check_time_strided_sample,
                        check_time_to_channel)
@@ -17,7 +18,8 @@ from .sampling import (check_motion_twin, check_slow_frame_indices, check_slow_p
                        check_test_clip_starts)
 
 __all__ = [
-    "REGISTRY", "Spec", "check_bottleneck", "check_bottleneck_params", "check_grad_cam",
+    "REGISTRY", "Spec", "check_bottleneck", "check_bottleneck_params", "check_conv_macs",
+    "check_grad_cam", "check_inflate",
     "check_lateral_params", "check_motion_twin", "check_res4_shapes", "check_slow_frame_indices",
     "check_slow_positions", "check_temporal_energy", "check_test_clip_starts",
     "check_time_strided_conv", "check_time_strided_sample", "check_time_to_channel",
