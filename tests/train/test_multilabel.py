@@ -100,3 +100,18 @@ def test_the_head_is_said_once(multilabel_config):
         resolve_config(load_config(multilabel_config, ["model.head=sigmoid"]))
     assert resolve_config(load_config(multilabel_config))["model"]["overrides"]["head"] == \
         "multilabel"
+
+
+def test_check_multilabel_lesson():
+    from slowfast_edu.train.lesson_multilabel import check_multilabel_lesson
+
+    results = {"mAP": 0.93, "videos": 120, "views": "2 clips x 1 crops, max", "minutes": 4.2}
+    quiet = {"cores": 2, "load_average_before": [0.2, 0.3, 0.3]}
+    met, missed = check_multilabel_lesson(results, quiet)
+    assert missed == [] and met == ["mAP 93.0% over 120 videos (2 clips x 1 crops, max; goal >= "
+                                    "90%)", "4.2 minutes to train and evaluate (goal <= 5 on 2 "
+                                    "cores)"]
+    met, missed = check_multilabel_lesson({**results, "mAP": 0.89, "minutes": 6.0}, quiet)
+    assert len(missed) == 2 and missed[0].startswith("mAP 89.0%")
+    loaded = {"cores": 2, "load_average_before": [4.0, 3.0, 3.0]}
+    assert "time not judged" in check_multilabel_lesson(results, loaded)[0][1]
