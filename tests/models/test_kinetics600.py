@@ -65,19 +65,23 @@ def caffe2_names(pyslowfast: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     return blobs
 
 
-@pytest.mark.parametrize("name", K_PRESETS)
-def test_presets_have_600_and_700_classes(name):
-    cfg = se.get_config(name)
-    base = se.get_config(name.rsplit("_", 1)[0])
-    assert cfg.num_classes == K_PRESETS[name] and base.num_classes == 400
-    assert cfg == base.__class__(**{**vars(base), "num_classes": K_PRESETS[name]})
+def test_presets_have_600_and_700_classes():
+    models = {}
+    for name, classes in K_PRESETS.items():
+        cfg = se.get_config(name)
+        base = se.get_config(name.rsplit("_", 1)[0])
+        assert cfg.num_classes == classes and base.num_classes == 400
+        assert cfg == base.__class__(**{**vars(base), "num_classes": classes})
+        assert se.get_config(name, num_classes=10).num_classes == 10
+        with torch.device("meta"):
+            models[name] = build_network(cfg)
+        assert models[name].head.proj.out_features == classes
     with torch.device("meta"):
-        model, k400 = build_network(cfg), build_network(base)
-    assert model.head.proj.out_features == K_PRESETS[name]
-    extra = (K_PRESETS[name] - 400) * (2048 + 256 + 1)  # fc weights and biases
-    assert se.count_params(model) == se.count_params(k400) + extra
+        k400 = build_network(se.get_config("slowfast_8x8_r50"))
+    for name in ("slowfast_8x8_r50_k600", "slowfast_8x8_r50_k700"):
+        extra = (K_PRESETS[name] - 400) * (2048 + 256 + 1)  # fc weights and biases
+        assert se.count_params(models[name]) == se.count_params(k400) + extra
     assert se.build_model("slowfast_tiny").head.proj.out_features == 400  # default unchanged
-    assert se.get_config(name, num_classes=10).num_classes == 10
 
 
 @pytest.mark.parametrize("classes", [600, 700])
