@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torchmetrics.functional.classification import multilabel_average_precision
 
 
 def average_precisions(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -40,6 +39,9 @@ def average_precisions(scores: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     targets = targets.round().long()  # multi-hot: 0 or 1
     if not torch.isin(targets, torch.tensor([0, 1])).all():
         raise ValueError("targets must be multi-hot: 0 or 1 for every class")
+    # imported here: torchmetrics takes a second to import, and only multi-label runs need it
+    from torchmetrics.functional.classification import multilabel_average_precision
+
     aps = torch.full((scores.shape[1],), float("nan"))
     present = targets.sum(dim=0) > 0  # (K,) classes with a positive
     if present.any():
