@@ -9,7 +9,8 @@ from .transforms import denormalize, test_transform, train_transform
 from .video import VideoDecodeError, VideoReader, available_backends
 
 __all__ = [
-    "AvaBox", "AvaDataset", "KineticsDataset", "ava_collate", "frame_map", "VideoDecodeError", "VideoReader", "available_backends", "denormalize",
+    "AvaBox", "AvaDataset", "KineticsDataset", "VideoDecodeError", "VideoReader", "ava_collate",
+    "available_backends", "denormalize", "frame_map",
     "load_classnames", "pack_pathways", "read_video_list", "sample_indices", "test_transform",
     "train_transform", "window_length",
 ]
