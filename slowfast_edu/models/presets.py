@@ -40,9 +40,9 @@ _TINY = dict(stage_blocks=(1, 1, 1, 1), width=32, alpha=4, beta_inv=8, slow_fram
 # the paper's AVA detector (Section 5): res5 at stride 1 with dilation 2, the RoI head (detection.py)
 # and AVA's 80 classes; as PyTorchVideo's slowfast_r50_detection and slow_r50_detection
 _DETECTION = dict(res5_dilation=2, head="detection", num_classes=80)
-# the teaching detector: the tiny backbone without pool1, so that res5 is at 1/8 of the frame
-# (8 x 8 cells at 64 px) and a box of a sixth of the frame still covers more than a cell
-_TINY_DETECTION = dict(_TINY, pool1=False, head="detection", num_classes=3)
+# the teaching detector: the tiny backbone (res5 at 1/16, 4 x 4 cells at 64 px, which RoIAlign
+# samples between cells) with the RoI head, for the 3 actions of the synthetic detection set
+_TINY_DETECTION = dict(_TINY, head="detection", num_classes=3)
 
 PRESETS: dict[str, Preset] = {
     "slowfast_4x16_r50": Preset(_R50_SLOWFAST_4X16, "SlowFast 4x16, R50 (alpha=8)",
@@ -84,8 +84,8 @@ PRESETS: dict[str, Preset] = {
         dataclasses.replace(_R50_SLOWFAST_8X8, arch="slow", **_DETECTION),
         "Slow-only 8x8, R50 action detector (slow_4x16_r50_detection's network fed 8 frames)"),
     "slowfast_tiny_detection": Preset(SlowFastConfig(**_TINY_DETECTION),
-                                      "teaching SlowFast detector (slowfast_tiny without pool1, "
-                                      "RoI head); for the synthetic detection set"),
+                                      "teaching SlowFast detector (slowfast_tiny with the RoI "
+                                      "head), for the synthetic detection set"),
     "slow_tiny_detection": Preset(SlowFastConfig(arch="slow", **_TINY_DETECTION),
                                   "teaching Slow-only detector"),
 }

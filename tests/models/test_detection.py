@@ -38,7 +38,8 @@ def test_the_detector_presets():
     cfg = se.get_config("slowfast_8x8_r50_detection")
     assert (cfg.head, cfg.num_classes, cfg.res5_dilation, cfg.alpha) == ("detection", 80, 2, 4)
     assert feature_stride(cfg) == 16  # res5 at 1/16: stride 1 with dilation 2
-    assert feature_stride(se.get_config("slowfast_tiny_detection")) == 8  # no pool1
+    assert feature_stride(se.get_config("slowfast_tiny_detection")) == 16
+    assert feature_stride(se.get_config("slowfast_tiny_detection", pool1=False)) == 8
     assert se.get_config("slowfast_8x8_r50").num_classes == 400  # each preset keeps its own
     assert se.get_config("slowfast_tiny_detection", num_classes=5).num_classes == 5
     assert HEADS["detection"] is RoIHead and RoIHead.takes_boxes
