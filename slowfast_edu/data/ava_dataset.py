@@ -187,7 +187,8 @@ class AvaDataset(Dataset):
             steps = [v2.Resize(test_short_side)] + (
                 [v2.CenterCrop(test_crop_size)] if test_crop_size else [])
         self.transform = v2.Compose([*steps, v2.ClampBoundingBoxes(),
-                                     v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])
+                                     v2.ToDtype(torch.float32, scale=True),
+                                     v2.Normalize(MEAN, STD)])
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.cache: dict[str, tuple[torch.Tensor, float] | Exception] | None = None

@@ -254,12 +254,15 @@ Made with
 
 ```python
 from slowfast_edu.data.synthetic_detection import write_dataset
-write_dataset("DIR", videos_train={train}, videos_val={val}, num_key_frames={num_key_frames}, size={size}, seed={seed})
+write_dataset("DIR", videos_train={train}, videos_val={val}, num_key_frames={num_key_frames},
+              size={size}, seed={seed})
 ```
 
-Video `{{split}}_{{i:04d}}` holds the frames of `render_video(plan_video(video_seed({seed}, split, i),
-{num_key_frames}, {size}))`: {FPS * (num_key_frames + 1)} frames of {size} x {size} at {FPS} fps, H.264.
-Key frames every second ({", ".join(f"{s + 1} s" for s in range(num_key_frames))}), 2 or 3 objects each with its own action.
+Video `{{split}}_{{i:04d}}` holds the frames of
+`render_video(plan_video(video_seed({seed}, split, i), {num_key_frames}, {size}))`:
+{FPS * (num_key_frames + 1)} frames of {size} x {size} at {FPS} fps, H.264. Key frames every \
+second ({", ".join(f"{s + 1} s" for s in range(num_key_frames))}), 2 or 3 objects each \
+with its own action.
 
 - `train.csv`, `val.csv`: AVA annotation rows, `video_id,timestamp,x1,y1,x2,y2,action_id,person_id`
   (boxes normalised; person_id = the object).

@@ -15,10 +15,11 @@ Single-pathway models (Slow-only) drop `multipathway_blocks.{p}` in PyTorchVideo
 in PySlowFast and `slow.` (or `fast.`) here. PyTorchVideo's detectors (`slowfast_r50_detection`,
 the AVA zoo's `SLOWFAST_8x8_R50_DETECTION.pyth`) wrap the same layout: the backbone under `model.`
 (`model.blocks.0.multipathway_blocks.0.conv`) and the RoI head under `detection_head.`
-(`detection_head.proj`); PySlowFast's AVA checkpoints keep theirs at `head.projection` as usual. Every key is parsed into a layout-free description
-(kind, pathway, stage, block, layer, parameter) and written out in the target layout. The layer
-names of the lateral connections and heads come from their classes (`checkpoint_layers`, see
-registry.py), so a registered fusion or head with weights converts too.
+(`detection_head.proj`); PySlowFast's AVA checkpoints keep theirs at `head.projection` as usual.
+Every key is parsed into a layout-free description (kind, pathway, stage, block, layer,
+parameter) and written out in the target layout. The layer names of the lateral connections and
+heads come from their classes (`checkpoint_layers`, see registry.py), so a registered fusion or
+head with weights converts too.
 
 Our own layout changed once: the lateral after pool1 was keyed `laterals.stem.` before issue 14
 and is `laterals.pool1.` since (the paper's name). `rename_legacy_keys` renames an older state

@@ -1,4 +1,5 @@
-"""The detector of the paper's Section 5 (AVA): the SlowFast backbone with a region-of-interest head.
+"""The detector of the paper's Section 5 (AVA): the SlowFast backbone with a region-of-interest
+head.
 
 Spatiotemporal action detection asks, for each person box of a clip's key frame (the middle
 frame), which actions that person is doing: several at once (standing, talking to, watching), so

@@ -37,8 +37,9 @@ _R101_50_50 = dict(_R101, res4_temporal_blocks=6)
 # leave a 2 x 2 map, too coarse to keep where things are (the lesson's SlowFast: 88% -> 100%)
 _TINY = dict(stage_blocks=(1, 1, 1, 1), width=32, alpha=4, beta_inv=8, slow_frames=4, tau=4,
              fusion_kernel=5, crop_size=64, res5_dilation=2)
-# the paper's AVA detector (Section 5): res5 at stride 1 with dilation 2, the RoI head (detection.py)
-# and AVA's 80 classes; as PyTorchVideo's slowfast_r50_detection and slow_r50_detection
+# the paper's AVA detector (Section 5): res5 at stride 1 with dilation 2, the RoI head
+# (detection.py) and AVA's 80 classes; as PyTorchVideo's slowfast_r50_detection and
+# slow_r50_detection
 _DETECTION = dict(res5_dilation=2, head="detection", num_classes=80)
 # the teaching detector: the tiny backbone (res5 at 1/16, 4 x 4 cells at 64 px, which RoIAlign
 # samples between cells) with the RoI head, for the 3 actions of the synthetic detection set

@@ -27,7 +27,8 @@ label {
   label_type: PERSON_MOVEMENT
 }
 '''
-V22_LABEL_MAP = 'item {\n  name: "bend/bow (at the waist)"\n  id: 1\n}\nitem {\n  name: "watch (a person)"\n  id: 80\n}\n'
+V22_LABEL_MAP = ('item {\n  name: "bend/bow (at the waist)"\n  id: 1\n}\n'
+                 'item {\n  name: "watch (a person)"\n  id: 80\n}\n')
 
 
 def test_annotations_proposals_and_excluded_timestamps(tmp_path):

@@ -103,7 +103,8 @@ def test_bad_boxes_are_explained():
     inputs = se.example_inputs(model.cfg, 64, batch_size=2)
     with pytest.raises(ValueError, match=r"\(K, 5\) tensor.*got shape \(3, 4\).*prepend its index"):
         model(inputs, BOXES[:, 1:])
-    with pytest.raises(ValueError, match=r"clip index in the batch, 0 to 1; got values \[0.0, 2.0\]"):
+    with pytest.raises(ValueError, match=r"clip index in the batch, 0 to 1; got values "
+                                         r"\[0.0, 2.0\]"):
         model(inputs, BOXES + torch.tensor([[0.0], [1], [1]]) * torch.tensor([1.0, 0, 0, 0, 0]))
     with pytest.raises(ValueError, match=r"x2 < x1.*\(x, y, width, height\)"):
         model(inputs, torch.tensor([[0, 30.0, 30, 10, 10]]))
