@@ -192,10 +192,17 @@ class AvaDataset(Dataset):
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.cache: dict[str, tuple[torch.Tensor, float] | Exception] | None = None
-        if cache:
-            videos = [v for v in self.paths if self.paths[v] is not None]
-            decoded = decode_whole_videos([self.paths[v] for v in videos], backend, progress)
-            self.cache = {v: decoded[i] for i, v in enumerate(videos)}
+        if cache:  # every frame of every video, decoded once (small sets: the synthetic one)
+            files = [v for v, p in self.paths.items() if p is not None and p.is_file()]
+            decoded = decode_whole_videos([self.paths[v] for v in files], backend, progress)
+            self.cache = {v: decoded[i] for i, v in enumerate(files)}
+            for v, path in self.paths.items():
+                if path is not None and path.is_dir():
+                    try:
+                        folder = _FrameFolder(path, frame_fps)
+                        self.cache[v] = folder.get_frames(range(folder.num_frames)), frame_fps
+                    except VideoDecodeError as e:
+                        self.cache[v] = e
 
     def _find(self, video_id: str) -> Path | None:
         for suffix in VIDEO_SUFFIXES:

@@ -157,6 +157,11 @@ def test_the_clip_around_each_key_frame_its_boxes_and_labels(ava_set):
     (_, fast_b), boxes_b, labels_b, _ = dataset[1]
     assert [read_index(f.numpy()) for f in denormalize(fast_b)] == shown
     assert boxes_b.tolist() == [[48.0, 0.0, 96.0, 32.0]] and labels_b.tolist() == [[0, 0, 1]]
+    # decoded once into memory: the same items
+    cached = _dataset(ava_set, cache=True)
+    for i in (0, 1):
+        assert all(torch.equal(a, b) for a, b in zip(cached[i][0], dataset[i][0]))
+    assert isinstance(cached.cache["broken"], Exception)
 
 
 def test_a_broken_video_is_skipped_and_logged_and_a_clip_is_clamped_at_the_end(ava_set):
