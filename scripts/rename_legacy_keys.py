@@ -2,7 +2,7 @@
 
 Since issue 14 the lateral connection after pool1 is keyed `laterals.pool1.` (the paper's name)
 instead of `laterals.stem.`; `slowfast_edu.models.convert.LEGACY_KEYS` lists every such rename.
-This rewrites a file in place (or to --out): an exported model (`export_checkpoint`, e.g. the
+This rewrites a file in place (or to --out): an exported model (`export_int8`, e.g. the
 embedded slowfast_edu/assets/default_model.pt), a trainer checkpoint (`last.pt`, `best.pt`) or a
 bare state dict. Tensors are not touched, only their names.
 

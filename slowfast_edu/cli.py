@@ -1,30 +1,65 @@
-"""The `slowfast-edu` command: thin wrappers that parse, call the library and print."""
+"""The `slowfast-edu` command: thin wrappers that parse, call the library and print.
+
+Each subcommand's options, and the modules behind them, are loaded only when that subcommand is
+the one asked for: `slowfast-edu --help` or `train` never import Gradio, nbformat or Captum, and a
+missing optional dependency is named with the extra that installs it. A mistake the user can fix
+(a missing file, a config value of the wrong type, a checkpoint that does not fit) prints one
+`error:` line, never a traceback, and exits with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
-from pathlib import Path
 
-import torch
+# name -> (help, "module:function" that adds the subcommand's options and its `func`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("list the presets with parameters and GFLOPs", "slowfast_edu.cli:add_models"),
+    "info": ("the measured Table 1 of a preset", "slowfast_edu.cli:add_info"),
+    "train": ("train from a YAML config (a file, or a shipped config's name)",
+              "slowfast_edu.train.cli:add_train"),
+    "eval": ("multi-view evaluation of a checkpoint", "slowfast_edu.train.cli:add_eval"),
+    "data": ("build datasets: a Kinetics subset, the synthetic set", "slowfast_edu.cli:add_data"),
+    "explain": ("Grad-CAM of each pathway over time and the top-5 of a clip",
+                "slowfast_edu.explain.cli:add_explain_arguments"),
+    "demo": ("the web app: upload a clip, see the top-5 and each pathway's Grad-CAM",
+             "slowfast_edu.app.cli:add_demo_arguments"),
+    "notebooks": ("the course notebooks: write the student version (no solutions)",
+                  "slowfast_edu.notebooks.student:add_notebooks_arguments"),
+    "lesson": ("the course's experiments", "slowfast_edu.train.cli:add_lesson"),
+    "export": ("a checkpoint as a small int8 model file, with its domain check",
+               "slowfast_edu.export_cli:add_export_arguments"),
+    "predict": ("the top-5 of a clip, and whether it is in the model's world",
+                "slowfast_edu.predict_cli:add_predict_arguments"),
+    "weights": ("published weights: list them, download them into the cache",
+                "slowfast_edu.weights_cli:add_weights_arguments"),
+}
+# optional dependencies -> the extra of pyproject.toml that installs them
+EXTRAS = {"nbformat": "notebooks", "yt_dlp": "download", "playwright": "dev",
+          "pytorchvideo": "dev"}
 
-from .models import PRESETS, build_network, count_flops, count_params, example_inputs, get_config
-from .models.describe import describe
 
-
-def _meta_model(name: str):
-    """Preset `name` on the meta device: shapes and counts without memory or compute."""
-    cfg = get_config(name)
-    with torch.device("meta"):
-        return cfg, build_network(cfg)
+def add_models(parser: argparse.ArgumentParser) -> None:
+    """`models [NAME ...]`."""
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="only these presets (default: all)")
+    parser.set_defaults(func=cmd_models)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    """Print every preset with its parameters and GFLOPs."""
+    """Print every preset (or those named) with its parameters and GFLOPs."""
+    from .models import PRESETS, count_flops, count_params, example_inputs
+
+    unknown = [name for name in args.names if name not in PRESETS]
+    if unknown:
+        print(f"error: unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}",
+              file=sys.stderr)
+        return 2
     print(f"{'model':28s} {'params':>12s} {'GFLOPs@224':>11s} {'GFLOPs@256':>11s}  "
-          f"{'K400 top-1':>10s}  description")
-    for name, preset in PRESETS.items():
+          f"{'K400 top-1':>10s}  description", flush=True)
+    for name in args.names or PRESETS:
+        preset = PRESETS[name]
         cfg, model = _meta_model(name)
         sizes = [224, 256] if cfg.crop_size >= 224 else [cfg.crop_size, None]
         flops = [count_flops(model, example_inputs(cfg, s, device="meta")) if s else None
@@ -34,12 +69,37 @@ def cmd_models(args: argparse.Namespace) -> int:
             cells[0] = f"{flops[0]:6.2f}@{cfg.crop_size:<4d}"
         top1 = f"{preset.top1:.1f}" if preset.top1 else ""
         print(f"{name:28s} {count_params(model):>12,d} {cells[0]} {cells[1]}  {top1:>10s}  "
-              f"{preset.summary}")
+              f"{preset.summary}", flush=True)  # a row at a time: the R101s take seconds
     return 0
+
+
+def _meta_model(name: str):
+    """Preset `name` on the meta device: shapes and counts without memory or compute."""
+    import torch
+
+    from .models import build_network, get_config
+
+    cfg = get_config(name)
+    with torch.device("meta"):
+        return cfg, build_network(cfg)
+
+
+def add_info(parser: argparse.ArgumentParser) -> None:
+    """`info NAME [--size N]`."""
+    from .models import PRESETS
+
+    parser.add_argument("name", choices=list(PRESETS), metavar="NAME",
+                        help=f"one of: {', '.join(PRESETS)}")
+    parser.add_argument("--size", type=int, default=None, help="frame size (default: the "
+                        "preset's)")
+    parser.set_defaults(func=cmd_info)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the measured Table 1 of one preset."""
+    from .models import PRESETS, count_flops, count_params, example_inputs
+    from .models.describe import describe
+
     cfg, model = _meta_model(args.name)
     size = args.size or cfg.crop_size
     inputs = example_inputs(cfg, size, device="meta")
@@ -52,120 +112,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train from a YAML config; resumable with --resume."""
-    from .train import NonFiniteLossError, Trainer, load_config
-    from .train.distributed import cleanup
-
-    overrides = list(args.overrides)
-    if args.max_steps is not None:
-        overrides.append(f"train.max_steps={args.max_steps}")
-    config = load_config(args.config, overrides)
-    try:
-        trainer = Trainer(config, args.out, resume=args.resume, device=args.device,
-                          progress=not args.quiet)
-        results = trainer.fit()
-    except NonFiniteLossError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    finally:
-        cleanup()
-    if trainer.ctx.is_main:
-        results.pop("per_class", None)
-        print(json.dumps(results, indent=2))
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Multi-view evaluation of a checkpoint on the config's validation list."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    from .models.weights import load_weights
-    from .train import evaluate, load_config
-    from .train.engine import build_from_config, dataset_from_config
-    from .train.metrics import plot_confusion
-
-    config = load_config(args.config, args.overrides)
-    data = config["data"]
-    if not data["val"]:
-        raise SystemExit("error: the config has no data.val to evaluate on")
-    alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
-    dataset = dataset_from_config(data, data["val"], "test", alpha,
-                                  args.clips or data["eval_clips"], args.crops or data["eval_crops"])
-    config["model"]["pretrained"] = None
-    model = build_from_config(config, len(dataset.classnames))
-    load_weights(model, args.checkpoint)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    loader = DataLoader(dataset, batch_size=config["train"]["batch_size"],
-                        num_workers=data["num_workers"])
-    results = evaluate(model.to(device), loader, len(dataset.classnames), device)
-    skipped = dataset.pop_skipped()
-    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views: "
-          f"top-1 {100 * results['top1']:.2f}%, top-5 {100 * results['top5']:.2f}%"
-          + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        plot_confusion(results["confusion"], dataset.classnames, out / "confusion.png")
-        per_class = dict(zip(dataset.classnames, results["per_class"]))
-        (out / "eval.json").write_text(json.dumps(
-            {"top1": results["top1"], "top5": results["top5"], "videos": results["videos"],
-             "per_class": per_class, "skipped": skipped}, indent=2))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `slowfast-edu`."""
-    parser = argparse.ArgumentParser(prog="slowfast-edu", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("models", help="list the presets with parameters and GFLOPs"
-                   ).set_defaults(func=cmd_models)
-    info = sub.add_parser("info", help="the measured Table 1 of a preset")
-    info.add_argument("name", choices=list(PRESETS), metavar="NAME",
-                      help=f"one of: {', '.join(PRESETS)}")
-    info.add_argument("--size", type=int, default=None, help="frame size (default: the preset's)")
-    info.set_defaults(func=cmd_info)
-
-    train = sub.add_parser("train", help="train from a YAML config (see configs/)")
-    train.add_argument("config", help="a YAML file, e.g. configs/synthetic_tiny_cpu.yaml")
-    train.add_argument("--out", required=True, help="folder for checkpoints, metrics and plots")
-    train.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
-    train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    train.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
-    train.add_argument("overrides", nargs="*", metavar="key=value",
-                       help="config overrides, e.g. train.epochs=2 optim.base_lr=0.05")
-    train.set_defaults(func=cmd_train)
-
-    evaluate = sub.add_parser("eval", help="multi-view evaluation of a checkpoint")
-    evaluate.add_argument("config")
-    evaluate.add_argument("--checkpoint", required=True)
-    evaluate.add_argument("--clips", type=int, default=None, help="temporal views (default 10)")
-    evaluate.add_argument("--crops", type=int, default=None, help="spatial views (default 3)")
-    evaluate.add_argument("--out", default=None, help="folder for eval.json and the confusion "
-                          "matrix")
-    evaluate.add_argument("--device", default=None)
-    evaluate.add_argument("overrides", nargs="*", metavar="key=value")
-    evaluate.set_defaults(func=cmd_eval)
-
-    data = sub.add_parser("data", help="build datasets: a Kinetics subset, the synthetic set")
-    data_sub = data.add_subparsers(dest="data_command", required=True)
+def add_data(parser: argparse.ArgumentParser) -> None:
+    """`data kinetics-subset ...` and `data synthetic ...`."""
     from .data.subset import add_subset_arguments
 
-    from .explain.cli import add_explain_arguments
-
-    add_explain_arguments(sub.add_parser(
-        "explain", help="Grad-CAM of each pathway over time and the top-5 of a clip"))
-    from .app.cli import add_demo_arguments
-
-    add_demo_arguments(sub.add_parser(
-        "demo", help="the web app: upload a clip, see the top-5 and each pathway's Grad-CAM"))
-    from .notebooks import add_notebooks_arguments
-
-    add_notebooks_arguments(sub.add_parser(
-        "notebooks", help="the course notebooks: write the student version (no solutions)"))
-
+    data_sub = parser.add_subparsers(dest="data_command", required=True)
     add_subset_arguments(data_sub.add_parser(
         "kinetics-subset", help="trim and resize a few Kinetics classes from a local copy or "
         "by downloading"))
@@ -179,23 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--workers", type=int, default=1)
     synthetic.set_defaults(func=cmd_synthetic)
 
-    lesson = sub.add_parser("lesson", help="the course's experiments")
-    lesson_sub = lesson.add_subparsers(dest="lesson", required=True)
-    pathways = lesson_sub.add_parser("pathways", help="SlowFast vs Slow-only vs Fast-only on "
-                                     "the synthetic set, equal budgets, on a CPU")
-    pathways.add_argument("--out", required=True)
-    pathways.add_argument("--data", default=None, help="an existing synthetic set (default: "
-                          "generate one in OUT/data)")
-    pathways.add_argument("--quiet", action="store_true")
-    pathways.add_argument("overrides", nargs="*", metavar="key=value")
-    pathways.set_defaults(func=cmd_lesson_pathways)
-
-    export = sub.add_parser("export", help="a trainer checkpoint as a small float16 model file")
-    export.add_argument("checkpoint")
-    export.add_argument("--out", required=True)
-    export.set_defaults(func=cmd_export)
-    return parser
-
 
 def cmd_synthetic(args: argparse.Namespace) -> int:
     """Generate the synthetic motion set."""
@@ -207,34 +141,78 @@ def cmd_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_lesson_pathways(args: argparse.Namespace) -> int:
-    """Run the pathway lesson and print its table."""
-    from .train.lesson import results_table, run_pathways_lesson
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of `slowfast-edu`; with `only`, the options of that subcommand alone
+    are loaded (the others are listed by name and help)."""
+    parser = argparse.ArgumentParser(prog="slowfast-edu", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, target) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if only is None or only == name:
+            module, function = target.split(":")
+            try:
+                adder = getattr(importlib.import_module(module), function)
+            except ModuleNotFoundError as e:
+                if e.name not in EXTRAS:
+                    raise
+                parser.exit(2, f"error: `slowfast-edu {name}` needs {e.name}, an optional "
+                               f"dependency: pip install 'slowfast-edu[{EXTRAS[e.name]}]' (or "
+                               f"pip install {e.name})\n")
+            adder(command)
+    return parser
 
-    results = run_pathways_lesson(args.out, args.data, args.overrides, not args.quiet)
-    print(results_table(results))
-    return 0
+
+def user_error(error: BaseException) -> bool:
+    """True for the errors a user can fix from the message alone (printed without traceback)."""
+    from .data import VideoDecodeError
+    from .models import CheckpointError
+    from .models.weights import DownloadError
+    from .train import ConfigError, MissingDataError, RunFolderError
+
+    return isinstance(error, (CheckpointError, ConfigError, DownloadError, MissingDataError,
+                              RunFolderError, VideoDecodeError))
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Export a checkpoint with its class names for `load_exported` (the default model's form)."""
-    from .models.default import export_checkpoint
+def _settings_as_options(extra: list[str]) -> list[str]:
+    """`--epochs 2` as `train.epochs=2` (said in one line) when one config setting has that
+    name; anything else is left for argparse to refuse."""
+    from .train.config import DEFAULTS_FLAT
 
-    path = export_checkpoint(args.checkpoint, args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
-    return 0
+    out, rest = [], list(extra)
+    while rest:
+        item = rest.pop(0)
+        name, _, value = item.removeprefix("--").partition("=")
+        keys = [k for k in DEFAULTS_FLAT if k.rsplit(".", 1)[-1] == name.replace("-", "_")]
+        if not item.startswith("--") or len(keys) != 1 or not (value or rest):
+            out.append(item)
+            continue
+        value = value or rest.pop(0)
+        print(f"note: {item if '=' in item else item + ' ' + value} taken as {keys[0]}={value} "
+              f"(config settings are key=value)", file=sys.stderr)
+        out.append(f"{keys[0]}={value}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `slowfast-edu` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    only = next((a for a in argv if not a.startswith("-")), "")  # "" for `--help` alone
+    parser = build_parser(only if only in COMMANDS else "")
     # `key=value` overrides may follow options (argparse alone would reject them there)
     args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides"):
+        extra = _settings_as_options(extra)
     if extra:
         if not hasattr(args, "overrides") or any("=" not in e or e.startswith("-") for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = list(args.overrides) + extra
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as e:
+        if not user_error(e):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,23 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _temp_folder(tmp_path_factory):
+    """The temp folder of these tests, and of the processes they start, is one of pytest's:
+    libraries they drive leave things there (gradio_client an empty folder per file it
+    downloads, torch its inductor cache folder). The package's own code leaves nothing: the tests
+    of the dataset, the app and the demo watch a folder of their own for that."""
+    folder = tmp_path_factory.mktemp("tmp")
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)
+    yield folder
+    if saved[0] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved[0]
+    tempfile.tempdir = saved[1]
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@
     from slowfast_edu.app import launch
     demo = launch(port=7861, prevent_thread_lock=True); ...; demo.close()
 
-`inference.py` holds everything but the page (testable without Gradio): `models.py` the model menu,
-`window.py` the bounded reading of an upload, `pictures.py` the timelines and the animation;
-`ui.py` the `gr.Blocks` page and `launch`; `cli.py` the `demo` command.
+`analysis.py` holds everything but the page (testable without Gradio): `menu.py` the model menu,
+`pictures.py` the timelines and the animation; the reading of an upload (`slowfast_edu.views`),
+the model (`slowfast_edu.models.load_model`) and its domain check come from the library; `ui.py`
+the `gr.Blocks` page and `launch`; `cli.py` the `demo` command. (`inference.py` and `models.py`
+are the old names of `analysis.py` and `menu.py`, kept for notebook 10 until it moves.)
 """
 
 __all__ = ["build_demo", "launch"]

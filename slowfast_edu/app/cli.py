@@ -27,15 +27,24 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Serve the app until interrupted; 2 when the checkpoint or model cannot be loaded."""
+    """Serve the app until interrupted (Ctrl+C or SIGTERM); 2 when the checkpoint or model
+    cannot be loaded, or no port is free. Takes the next free port when `--port` is busy."""
     from .models import available_models
-    from .ui import build_demo, launch
+    from .serve import free_port, private_temp_folder, stop_on_sigterm
 
+    print("starting the demo (Gradio and the models load in a few seconds) ...", flush=True)
     try:
+        port = free_port(args.host, args.port)
         models = available_models(args.checkpoint, args.model)
     except (CheckpointError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if port != args.port:
+        print(f"port {args.port} is taken (another app?): using {port} (choose one with --port)")
     print("models: " + "; ".join(models))
-    launch(args.host, args.port, demo=build_demo(models=models), max_file_size=args.max_upload)
+    private_temp_folder()  # before gradio starts: its copies of the uploads go there too
+    stop_on_sigterm()
+    from .ui import build_demo, launch
+
+    launch(args.host, port, demo=build_demo(models=models), max_file_size=args.max_upload)
     return 0

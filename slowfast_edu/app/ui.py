@@ -5,9 +5,16 @@ One event, `classify(video, model)`, served at `/classify`; its outputs are the 
 and the processing time. Every problem with an upload comes back as a `gr.Error` that says what is
 wrong, and the app goes on serving.
 
+A clip outside the model's world (its domain check, `models/domain.py`) gets a plain notice above
+the labels (what the model was trained on, that its labels mean nothing here, the command that
+gets the Kinetics-400 model), and the labels lose their big "answer" heading and are titled "not
+an answer". The notice is drawn by a second step chained to the event (from a `gr.State`, which
+the API leaves out), so `/classify` keeps its five outputs; its Markdown output starts with "Not
+an answer" for such a clip.
+
 Hardening (see `launch`): loopback only unless told otherwise, no share link, uploads of at most
 `MAX_FILE_SIZE`, a queue of at most `QUEUE_SIZE` waiting requests, one request at a time per model
-(its lock, in `models.py`), at most `MAX_SECONDS` of a video read, no flagging (a `gr.Blocks` app
+(its lock, in `menu.py`), at most `MAX_SECONDS` of a video read, no flagging (a `gr.Blocks` app
 has none), no `allowed_paths`, no analytics, nothing fetched from the internet at start-up.
 """
 
@@ -25,16 +32,20 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read when gradio i
 import gradio as gr  # noqa: E402
 
 from ..data import VideoDecodeError  # noqa: E402
-from .inference import analyse  # noqa: E402
-from .models import AppModel, available_models  # noqa: E402
-from .window import MAX_SECONDS  # noqa: E402
+from .analysis import MAX_SECONDS, analyse  # noqa: E402
+from .menu import AppModel, available_models, missing_weights_note  # noqa: E402
+from .preview import browser_plays, make_preview  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"  # in a source checkout only
 MAX_FILE_SIZE = "100mb"
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away ("the queue is full")
+# what the upload button takes besides video/*: everything the reader decodes, GIF included
+ANY_VIDEO = ["video", ".gif", ".avi", ".mkv", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".ogv",
+             ".3gp", ".m4v", ".mov", ".webm", ".mp4"]
 KEEP_OUTPUTS = 600.0  # seconds an animation stays in our folder (gradio has copied it by then)
+NOT_AN_ANSWER = "Not an answer: the labels this model knows (meaningless for this clip)"
 
 INTRO = f"""# SlowFast: what each pathway saw
 Upload a short video (or record one, or pick an example). The **Slow** pathway sees a few frames
@@ -77,11 +88,12 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
     models = models if models is not None else available_models(checkpoint, model)
     outputs = OutputFolder()
 
-    def classify(video: str | None, model_name: str) -> tuple:
+    def classify(video: str | None, model_name: str, originals: dict | None = None) -> tuple:
         """Top-5, the frames each pathway saw, Grad-CAM over time (picture, MP4), timings."""
         if not video:
             raise gr.Error("No video: upload a clip, record one, or pick an example first.",
                            print_exception=False)
+        video = (originals or {}).get(Path(video).name, video)  # a preview: read the upload
         entry = models[model_name]  # the dropdown has refused any other name
         try:
             entry.get()
@@ -100,7 +112,29 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
             raise gr.Error(f"Could not process {Path(video).name!r}: {type(e).__name__}: {e}",
                            print_exception=False) from None
         return (result.top5, result.frames_image, result.cam_image, str(result.animation),
-                result.summary())
+                result.summary(), result.notice)
+
+    def show_notice(notice: str | None) -> tuple:
+        """For a clip outside the model's world, the notice above the labels, and the labels
+        without their "answer" heading, titled as what they are; for any other, neither."""
+        if notice:
+            return (gr.update(value=f"### ⚠ Not an answer\n{notice}", visible=True),
+                    gr.update(label=NOT_AN_ANSWER, show_heading=False))
+        return gr.update(value="", visible=False), gr.update(label="Top-5", show_heading=True)
+
+    def preview(upload: str | None, originals: dict, always: bool = False) -> tuple:
+        """Show an upload the browser cannot play (AVI, MKV, GIF, ...) as an H.264 preview;
+        `originals` maps each preview's name to the upload, which the model reads."""
+        if not upload or (browser_plays(upload) and not always):
+            return gr.skip(), originals
+        if browser_plays(upload):  # from the upload button: show it as it is
+            return upload, originals
+        outputs.prune()
+        try:
+            shown = make_preview(upload, outputs.path)
+        except VideoDecodeError as e:
+            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
+        return str(shown), {**originals, shown.name: upload}
 
     with gr.Blocks(title="SlowFast: what each pathway saw", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:  # gradio's copies: gone after an hour
@@ -108,13 +142,18 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         with gr.Row():
             with gr.Column():
                 video = gr.Video(sources=["upload", "webcam"], label="Video clip", height=280)
-                choice = gr.Dropdown(list(models), value=next(iter(models)), label="Model")
+                other = gr.UploadButton("Or upload any video file: GIF, AVI, MKV, MPEG, ...",
+                                        file_types=ANY_VIDEO, size="sm")
+                originals = gr.State({})  # preview file name -> the upload it shows
+                choice = gr.Dropdown(list(models), value=next(iter(models)), label="Model",
+                                     info=missing_weights_note())
                 button = gr.Button("Classify", variant="primary")
                 clips = example_clips(samples)
                 if clips:
                     gr.Examples([[c] for c in clips], inputs=[video],
                                 label="Examples from the synthetic motion set (data_samples/)")
             with gr.Column():
+                notice = gr.Markdown(visible=False, elem_id="out-of-world-notice")
                 top5 = gr.Label(num_top_classes=5, label="Top-5")
                 timing = gr.Markdown(label="Processing time")
                 animation = gr.Video(label="Grad-CAM over time: Slow | Fast", autoplay=True,
@@ -126,8 +165,15 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         gr.Markdown("**Grad-CAM of the top class over time, per pathway**")
         cams = gr.Image(label="Grad-CAM", show_label=False, format="png", interactive=False,
                         buttons=["download"])
-        button.click(classify, [video, choice], [top5, frames, cams, animation, timing],
-                     concurrency_limit=len(models), concurrency_id="models")
+        notice_text = gr.State(None)
+        button.click(classify, [video, choice, originals],
+                     [top5, frames, cams, animation, timing, notice_text],
+                     concurrency_limit=len(models), concurrency_id="models",
+                     ).then(show_notice, notice_text, [notice, top5], queue=False,
+                            api_visibility="private")
+        video.upload(preview, [video, originals], [video, originals], api_visibility="private")
+        other.upload(lambda upload, known: preview(upload, known, always=True),
+                     [other, originals], [video, originals], api_visibility="private")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
@@ -138,8 +184,15 @@ def launch(host: str = "127.0.0.1", port: int | None = 7860, checkpoint: str | N
            quiet: bool = False) -> gr.Blocks:
     """Serve the app at http://host:port (blocks unless `prevent_thread_lock`); returns it."""
     demo = demo if demo is not None else build_demo(checkpoint, model)
+    # gradio's own launch log is quiet: it would advise `share=True`, which the app never does
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
-                max_file_size=max_file_size, prevent_thread_lock=prevent_thread_lock,
-                quiet=quiet, show_error=False, ssr_mode=False, mcp_server=False,
+                max_file_size=max_file_size, prevent_thread_lock=True, quiet=True,
+                show_error=False, ssr_mode=False, mcp_server=False,
                 enable_monitoring=False, pwa=False, allowed_paths=None)
+    if not quiet:
+        reach = ("this machine only" if host in ("127.0.0.1", "localhost", "::1")
+                 else f"listening on {host}: other machines can reach it")
+        print(f"The app is at {demo.local_url} ({reach}; Ctrl+C stops it)", flush=True)
+    if not prevent_thread_lock:
+        demo.block_thread()
     return demo

@@ -257,6 +257,8 @@ class PyAVBackend:
         if key < 0 or self._key_ordinals[key] == 0 or back > 3:
             self._open_at_start()
             return "start"
+        if self._container is None:  # closed (VideoReader keeps a closed backend to fall back on)
+            self._open_at_start()
         stream = self._container.streams[self._stream_index]
         self._container.seek(self._key_pts[key], stream=stream, backward=True)
         self._frames = self._decode(first_ordinal=None)

@@ -8,8 +8,11 @@ Three ways to say which videos there are:
 
 Training gives one random view per video; testing gives K temporal x 3 spatial views per video with
 the video's index, so the scores can be averaged per video. Videos listed but absent are dropped at
-the start (`dataset.missing`); a video that fails to decode is skipped, replaced by another one,
-and logged (`dataset.pop_skipped()`), from any DataLoader worker: an epoch never crashes.
+the start (`dataset.missing`); a video that fails to decode is skipped and logged
+(`dataset.pop_skipped()`), from any DataLoader worker: an epoch never crashes. In training another
+video's view stands in for it; in testing its views come back with video index -1 (and zeros),
+so that no other video's score is counted twice. The log lives in a temporary folder made on the
+first failure and removed when the failures are popped or the dataset is deleted.
 
 `cache=True` is for small sets (the synthetic motion set: 240 training videos of 64 frames,
 100-200 MB): every video is decoded once, when the dataset is made, and kept in memory as uint8
@@ -24,7 +27,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import tempfile
+import uuid
+import weakref
 from pathlib import Path
 
 import torch
@@ -125,14 +131,19 @@ class KineticsDataset(Dataset):
         self.num_frames, self.sampling_rate, self.target_fps = num_frames, sampling_rate, target_fps
         self.num_clips, self.num_crops = (num_clips, num_crops) if mode == "test" else (1, 1)
         if mode == "train":
-            # no flips where direction is the label (left/right motion classes)
+            # random flips unless flip=False (direction is the label: left/right motion classes)
             self.transforms = [train_transform(crop_size, *short_side, flip=flip)]
         else:
             spatial = [1] if num_crops == 1 else list(range(num_crops))
             self.transforms = [test_transform(test_short_side, test_crop_size, i) for i in spatial]
-        # failures are appended to files, so DataLoader workers can report them too
-        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.test_crop_size = test_crop_size
+        # failures are appended to files, so DataLoader workers can report them too; our own
+        # folder is made on the first failure and removed by pop_skipped or with the dataset
+        self._own_log_dir = log_dir is None
+        self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.gettempdir()) / (
+            f"slowfast_edu_skipped_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+        if self._own_log_dir:  # only in the process that made it (not in forked workers)
+            weakref.finalize(self, _remove_log_dir, self.log_dir, os.getpid())
         # video index -> (all frames (N, H, W, 3) uint8, fps), or the decoding error to re-raise
         self.cache: dict[int, tuple[torch.Tensor, float] | Exception] | None = None
         if cache:
@@ -150,12 +161,14 @@ class KineticsDataset(Dataset):
                 return self._view(index, path), label, video
             except (VideoDecodeError, OSError) as e:
                 self._log_skip(path, e)
-                # another sample instead: random in training, the next video's view in testing
-                step = self.num_clips * self.num_crops
-                index = (int(torch.randint(len(self), ())) if self.mode == "train"
-                         else (index + step) % len(self))
+                error = e
+                if self.mode == "test":  # no stand-in: video -1 is left out of the scores
+                    side = self.test_crop_size
+                    blank = torch.zeros(3, self.num_frames, side, side)  # (3, T, H, W)
+                    return pack_pathways(blank, self.alpha), label, -1
+                index = int(torch.randint(len(self), ()))  # another video's view instead
         raise RuntimeError(f"{self.max_retries} videos in a row failed to decode (the last: "
-                           f"{path}); see {self.log_dir}")
+                           f"{path}: {error}); are the videos readable at all?")
 
     def _view(self, index: int, path: Path) -> list[torch.Tensor]:
         clip_index = (index // self.num_crops) % self.num_clips if self.mode == "test" else -1
@@ -179,6 +192,7 @@ class KineticsDataset(Dataset):
 
     def _log_skip(self, path: Path, error: Exception) -> None:
         line = f"{path}\t{str(error).replace(chr(10), ' ')}\n"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"skipped-{os.getpid()}.tsv", "a", encoding="utf-8") as f:
             f.write(line)
 
@@ -190,11 +204,19 @@ class KineticsDataset(Dataset):
                 path, _, reason = line.partition("\t")
                 skipped[path] = reason
             log.unlink()
+        if self._own_log_dir:
+            _remove_log_dir(self.log_dir, os.getpid())
         return skipped
 
     def __repr__(self) -> str:
         return (f"KineticsDataset({len(self.videos)} videos, {len(self.classnames)} classes, "
                 f"mode={self.mode!r}, {len(self)} views, {len(self.missing)} missing)")
+
+
+def _remove_log_dir(folder: Path, owner: int) -> None:
+    """Remove a dataset's own log folder, from the process that made it only."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def decode_whole_videos(paths: list[Path], backend: str = "auto", progress: bool = False

@@ -2,9 +2,10 @@
 
 A SlowFast view is a window of `num_frames * sampling_rate` frames at a target frame rate (30 fps):
 for 8x8 the Fast pathway takes 32 frames at stride 2 (a 64-frame window, ~2.1 s) and the Slow
-pathway every alpha-th of those. A video at another frame rate covers the same ~2.1 s, with its own
-number of source frames. Training takes one window at a random place; testing takes K windows
-spread uniformly over the video (10 in the paper) and averages the scores.
+pathway T = 32 / alpha of those, spread over the whole window by linspace (`pack_pathways`). A
+video at another frame rate covers the same ~2.1 s, with its own number of source frames. Training
+takes one window at a random place; testing takes K windows spread uniformly over the video (10 in
+the paper) and averages the scores.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def sample_indices(num_video_frames: int, fps: float, num_frames: int, sampling_
 
 
 def pack_pathways(frames: torch.Tensor, alpha: int) -> list[torch.Tensor]:
-    """Split a Fast clip into `[slow, fast]`: the Slow clip keeps every alpha-th frame.
+    """Split a Fast clip into `[slow, fast]`: the Slow clip keeps T / alpha of its T frames.
 
     `frames` is (C, T, H, W) or (B, C, T, H, W) with T divisible by alpha. As in the reference
     implementations the Slow frames are picked by `linspace(0, T-1, T // alpha)`, so they span

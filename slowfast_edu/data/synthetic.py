@@ -59,8 +59,9 @@ FPS = 30
 SEGMENTS = (4,)  # segment lengths in frames, drawn at random; keep them below the Slow gap
 MAX_SEGMENT = max(SEGMENTS)  # frames this far apart or more show independent placements
 SPEED = (3.0, 4.0)  # pixels per frame of the gliding shape, drawn per clip
-# of the shape, drawn per clip (the ring's is 0.7 to 1 times that): about 11% of the frame, so
-# that a model's Grad-CAM map at res5 (8 x 8 cells at 64 px) can show where it is
+# The radius of the shape in pixels, drawn per clip (the ring's is 0.7 to 1 times that): about
+# 11% of the frame, so that a model's Grad-CAM map at res5 (8 x 8 cells at 64 px) can show where
+# it is
 RADIUS = (11.0, 14.0)
 BACKGROUND = (20, 60)  # grey range of the background texture (dark: every shape is brighter)
 NOISE = 3.0  # standard deviation of the per-frame pixel noise, in grey levels
@@ -261,21 +262,16 @@ def write_dataset(out_dir: str | os.PathLike, videos_per_class_train: int = 40,
         raise ValueError("the numbers of videos per class cannot be negative")
     plan_clip(0, 0, num_frames, size)  # checks the arguments before anything is written
     out = Path(out_dir)
-    jobs, counts = [], {}
+    jobs, lists = [], {}
     for split, per_class in (("train", videos_per_class_train), ("val", videos_per_class_val)):
         (out / split).mkdir(parents=True, exist_ok=True)
-        lines = []
+        lists[split] = []
         for class_id, name in enumerate(CLASSES):
             for i in range(per_class):
                 relative = f"{split}/{name}_{i:04d}.mp4"
-                lines.append(f"{relative} {class_id}\n")
+                lists[split].append(f"{relative} {class_id}\n")
                 jobs.append((str(out / relative), class_id, clip_seed(seed, split, class_id, i),
                              num_frames, size))
-        (out / f"{split}.csv").write_text("".join(lines), encoding="utf-8")
-        counts[split] = len(lines)
-    (out / "classnames.json").write_text(json.dumps(CLASSES, indent=1) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(_readme(videos_per_class_train, videos_per_class_val,
-                                           num_frames, size, seed), encoding="utf-8")
     bar = tqdm(total=len(jobs), desc="synthetic videos", unit="video", disable=not progress)
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
@@ -286,7 +282,13 @@ def write_dataset(out_dir: str | os.PathLike, videos_per_class_train: int = 40,
             _write_one(job)
             bar.update()
     bar.close()
-    return counts
+    # the lists last: a set whose train.csv exists is complete (an interrupted one is redone)
+    (out / "classnames.json").write_text(json.dumps(CLASSES, indent=1) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(_readme(videos_per_class_train, videos_per_class_val,
+                                           num_frames, size, seed), encoding="utf-8")
+    for split, lines in reversed(lists.items()):  # train.csv, the one checked, at the very end
+        (out / f"{split}.csv").write_text("".join(lines), encoding="utf-8")
+    return {split: len(lines) for split, lines in lists.items()}
 
 
 def _readme(train: int, val: int, num_frames: int, size: int, seed: int) -> str:

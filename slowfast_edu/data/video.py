@@ -212,7 +212,7 @@ class VideoReader:
             self._impl.close()
             self._impl, self._fallback = self._fallback, None
             self.why_not_decord = f"decord failed while decoding: {last_line(e)}"
-            return self._impl.get_frames(indices)
+            return self._decode(indices)  # PyAV now: its failures are explained the same way
 
     def close(self) -> None:
         """Release the file; the reader cannot be used afterwards."""

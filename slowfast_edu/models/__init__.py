@@ -13,6 +13,9 @@ from .measure import count_flops, count_params, example_inputs
 from .presets import PRESETS, build_model, get_config, list_models
 from .slowfast import SinglePathway, SlowFast, build_network
 from .weights import CheckpointError, load_checkpoint, load_pretrained, load_weights
+from .domain import DomainCheck
+from .loading import LoadedModel, load_model
+from .weights import download_weights, find_weights, load_label_map
 
 __all__ = [
     "FAST_INPUTS", "FUSIONS", "HEADS", "LATERAL_POSITIONS", "PRESETS", "CheckpointError",
@@ -21,4 +24,6 @@ __all__ = [
     "build_network", "clip_geometry", "convert_state_dict", "count_flops", "count_params",
     "example_inputs", "fold_bn", "get_config", "list_models", "load_checkpoint",
     "load_default_model", "load_pretrained", "load_weights", "optimize_for_inference",
+    "DomainCheck", "LoadedModel", "download_weights", "find_weights", "load_label_map",
+    "load_model",
 ]

@@ -2,12 +2,13 @@
 inside the package so the app and the notebooks work offline, with nothing to download.
 
 It is made by `make default-model` (generate the synthetic set at 64 x 64, train with
-configs/default_model.yaml and its seed, then `export_checkpoint`): `slowfast_tiny` without
+configs/default_model.yaml and its seed, then `slowfast-edu export`): `slowfast_tiny` without
 pool1, whose res5 maps are 8 x 8, fine enough for its Grad-CAM to show where the object is. To
 fit in a few MB, the file stores each convolution and linear weight as int8 with one float scale
 per output channel (w ~ scale * q, q in [-127, 127]) and the other tensors in float16; they are
-float32 again once loaded. It also holds the class names, the preset and its overrides, and how
-it was trained.
+float32 again once loaded. It also holds the class names, the preset and its overrides, how it
+was trained, and the statistics that tell a clip of its world from any other (`domain.py`):
+`model.domain`, None for a model exported without them.
 """
 
 from __future__ import annotations
@@ -17,26 +18,69 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .domain import DomainCheck
 from .presets import build_model
+from .weights import CheckpointError, fit_problems, read_checkpoint
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.pt"
+TRAINER_KEYS = {"model_state", "classnames", "config"}  # what `slowfast-edu train` writes
+EXPORT_KEYS = {"model_state", "classnames", "model"}  # what `export_int8` writes
 
 
-def export_checkpoint(checkpoint: str | Path, out: str | Path, half: bool = True,
-                      info: dict | None = None) -> Path:
-    """Write a trainer checkpoint's weights, class names and model settings as a small file."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    missing = {"model_state", "classnames", "config"} - set(state)
-    if missing:
-        raise ValueError(f"{checkpoint} is not a checkpoint written by slowfast-edu train "
-                         f"(missing {', '.join(sorted(missing))})")
-    weights = {k: _compress(v) if half else v for k, v in state["model_state"].items()}
-    model = state["config"]["model"]
-    asset = {"model_state": weights, "classnames": list(state["classnames"]),
-             "model": {"name": model["name"], "overrides": dict(model["overrides"])},
-             "info": {"step": state.get("step"), "epoch": state.get("epoch"),
-                      "best_top1": state.get("best_top1"), "seed": state["config"].get("seed"),
-                      **(info or {})}}
+def read_model_source(path: str | Path, state: object = None
+                      ) -> tuple[dict, list[str], dict, dict]:
+    """(float32 state dict, class names, {"name", "overrides"}, info) of a trainer checkpoint or
+    an exported model file (`state`: what it holds, when already read); `CheckpointError` naming
+    the file for anything else."""
+    state = read_checkpoint(path) if state is None else state
+    keys = set(state) if isinstance(state, dict) else set()
+    if EXPORT_KEYS <= keys and isinstance(state["model"], dict):
+        try:
+            weights = {k: _expand(v) for k, v in state["model_state"].items()}
+        except (AttributeError, KeyError, TypeError) as e:
+            raise CheckpointError(f"{path}: its weights are damaged ({e!r})") from None
+        section, info = state["model"], dict(state.get("info") or {})
+    elif TRAINER_KEYS <= keys and isinstance(state["config"], dict):
+        weights, section = state["model_state"], state["config"].get("model") or {}
+        info = {"step": state.get("step"), "epoch": state.get("epoch"),
+                "best_top1": state.get("best_top1"), "seed": state["config"].get("seed")}
+    else:
+        found = sorted(map(str, keys))[:10] if keys else type(state).__name__
+        raise CheckpointError(f"{path} is neither a checkpoint written by slowfast-edu train (with "
+                              f"model_state, classnames, config) nor a model file written by "
+                              f"slowfast-edu export; it holds {found}")
+    if "name" not in section:
+        raise CheckpointError(f"{path} does not say which preset it holds (no model name)")
+    model = {"name": section["name"], "overrides": dict(section.get("overrides") or {})}
+    return weights, list(state["classnames"]), model, info
+
+
+def build_checked(path: str | Path, weights: dict, classnames: list[str], model: dict
+                  ) -> nn.Module:
+    """The preset `model` names with `weights` loaded; `CheckpointError` if they do not fit."""
+    try:
+        network = build_model(model["name"], num_classes=len(classnames), **model["overrides"])
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: cannot build its model: {e}") from None
+    problems = fit_problems(network, weights)
+    if problems:
+        raise CheckpointError(f"{path}: its weights are not those of the {model['name']} it "
+                              f"names (overrides {model['overrides']}, {len(classnames)} "
+                              f"classes):\n" + "\n".join(problems))
+    network.load_state_dict(weights, strict=False)
+    return network
+
+
+def export_int8(source: str | Path, out: str | Path, domain: DomainCheck | None = None,
+                info: dict | None = None) -> Path:
+    """Write a trainer checkpoint's (or an exported file's) model as int8 weights with per-channel
+    scales, with its class names, settings and `domain` statistics; checked before writing."""
+    weights, classnames, model, saved = read_model_source(source)
+    network = build_checked(source, weights, classnames, model)  # refuses a mismatched file
+    asset = {"model_state": {k: _compress(v) for k, v in network.state_dict().items()},
+             "classnames": classnames, "model": model, "info": {**saved, **(info or {})}}
+    if domain is not None:
+        asset["domain"] = domain.state()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(asset, out)
@@ -60,16 +104,23 @@ def _expand(t) -> torch.Tensor:
 
 
 def load_exported(path: str | Path) -> nn.Module:
-    """A model from an `export_checkpoint` file, in eval mode, with `.classnames` and `.info`."""
+    """A model from an `export_int8` file, in eval mode, with `.classnames`, `.info` and
+    `.domain` (a `DomainCheck`, or None)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
-    asset = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(asset["model"]["name"], num_classes=len(asset["classnames"]),
-                        **asset["model"]["overrides"])
-    model.load_state_dict({k: _expand(v) for k, v in asset["model_state"].items()})
-    model.classnames, model.info = asset["classnames"], asset["info"]
-    return model.eval()
+    state = read_checkpoint(path)
+    if not (isinstance(state, dict) and EXPORT_KEYS <= set(state)):
+        raise CheckpointError(f"{path} is not a model file written by slowfast-edu export "
+                              f"(expected {', '.join(sorted(EXPORT_KEYS))})")
+    weights, classnames, model, info = read_model_source(path, state)
+    network = build_checked(path, weights, classnames, model)
+    network.classnames, network.info = classnames, info
+    try:
+        network.domain = DomainCheck.from_state(state["domain"]) if "domain" in state else None
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path}: its domain statistics are damaged ({e!r})") from None
+    return network.eval()
 
 
 def load_default_model() -> nn.Module:

@@ -3,6 +3,11 @@
 `build_model(name, num_classes=..., **overrides)` builds one (without `num_classes`, the preset's
 own: 400 for Kinetics, 80 for AVA); any field of `SlowFastConfig` can be overridden, which is how
 the paper's ablations are built (`alpha=`, `beta_inv=`, `fusion=`, ...).
+
+A preset with published weights carries their metadata beside its config, as torchvision's weights
+enums do: where the file and the class names come from, what they were trained on, the view the
+network is tested at (`preset.geometry`, from `clip_geometry`) and the published accuracy, each
+number with its source (the model zoo's own checkpoint and the paper's Table 2 differ slightly).
 """
 
 from __future__ import annotations
@@ -14,7 +19,54 @@ from torch import nn
 
 from .config import SlowFastConfig, config_fields
 from .detection import RoIHead  # noqa: F401  (registers the "detection" head the presets name)
+from .geometry import ClipGeometry, clip_geometry
 from .slowfast import build_network
+
+ZOO_URL = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
+CLASSNAMES_URL = ("https://dl.fbaipublicfiles.com/pyslowfast/dataset/class_names/"
+                  "kinetics_classnames.json")
+PYTORCHVIDEO_ZOO = "PyTorchVideo model zoo, 10 x 3 views"
+PAPER_TABLE_2 = "the paper, Table 2 (Kinetics-400, 10 x 3 views)"
+PAPER_TABLE_5A = "the paper, Table 5a (Kinetics-400 ablations, 10 x 3 views)"
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """A published Kinetics-400 accuracy and where it is published."""
+
+    top1: float  # %
+    top5: float | None
+    source: str
+
+    def __str__(self) -> str:
+        top5 = f" / {self.top5:.2f}" if self.top5 is not None else ""
+        return f"{self.top1:.2f}{top5} ({self.source})"
+
+
+@dataclass(frozen=True)
+class PublishedWeights:
+    """Published weights of a preset: the file, its class names, and what they score."""
+
+    file: str  # file name in the model zoo (and in torch hub's cache, where PyTorchVideo puts it)
+    accuracy: Accuracy  # of this very checkpoint
+    base_url: str = ZOO_URL
+    classnames_url: str = CLASSNAMES_URL  # PySlowFast's {name: id} JSON of the 400 classes
+    label_map_file: str = "label_map_k400.txt"  # the same names one per line, also accepted
+    dataset: str = "Kinetics-400"
+    num_classes: int = 400
+    layout: str = "pytorchvideo"  # the checkpoint's key names (see convert.py)
+    mean: tuple[float, ...] = (0.45, 0.45, 0.45)  # input normalisation on [0, 1] pixels
+    std: tuple[float, ...] = (0.225, 0.225, 0.225)
+
+    @property
+    def url(self) -> str:
+        """Where the checkpoint is published."""
+        return f"{self.base_url}/{self.file}"
+
+    @property
+    def classnames_files(self) -> tuple[str, str]:
+        """File names the class names may have in a cache or a mirror: the JSON, the list."""
+        return self.classnames_url.rsplit("/", 1)[-1], self.label_map_file
 
 
 @dataclass(frozen=True)
@@ -23,8 +75,28 @@ class Preset:
 
     config: SlowFastConfig
     summary: str
-    checkpoint: str | None = None  # file name in the PyTorchVideo Kinetics-400 model zoo
-    top1: float | None = None  # Kinetics-400 top-1 (%) of that checkpoint, 30-view testing
+    weights: PublishedWeights | None = None  # published weights we can load
+    paper: Accuracy | None = None  # the paper's figure for this network
+
+    @property
+    def checkpoint(self) -> str | None:
+        """File name of the published checkpoint, or None."""
+        return self.weights.file if self.weights else None
+
+    @property
+    def top1(self) -> float | None:
+        """Kinetics-400 top-1 (%) of the published checkpoint, else the paper's, else None."""
+        accuracy = self.weights.accuracy if self.weights else self.paper
+        return accuracy.top1 if accuracy else None
+
+    @property
+    def geometry(self) -> ClipGeometry:
+        """The view the network is trained and tested at (frames, stride, crops)."""
+        return clip_geometry(self.config)
+
+
+def _zoo(file: str, top1: float, top5: float) -> PublishedWeights:
+    return PublishedWeights(file, Accuracy(top1, top5, PYTORCHVIDEO_ZOO))
 
 
 _R50_SLOWFAST_4X16 = SlowFastConfig(alpha=8, slow_frames=4, tau=16, fusion_kernel=5)
@@ -47,26 +119,30 @@ _TINY_DETECTION = dict(_TINY, head="detection", num_classes=3)
 
 PRESETS: dict[str, Preset] = {
     "slowfast_4x16_r50": Preset(_R50_SLOWFAST_4X16, "SlowFast 4x16, R50 (alpha=8)",
-                                top1=75.6),
+                                paper=Accuracy(75.6, 92.1, PAPER_TABLE_2)),
     "slowfast_8x8_r50": Preset(_R50_SLOWFAST_8X8, "SlowFast 8x8, R50 (alpha=4)",
-                               "SLOWFAST_8x8_R50.pyth", 76.94),
+                               _zoo("SLOWFAST_8x8_R50.pyth", 76.94, 92.69),
+                               Accuracy(77.0, 92.6, PAPER_TABLE_2)),
     "slowfast_8x8_r101": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **_R101_50_50),
-                                "SlowFast 8x8, R101 as in the paper (R101_50_50)", top1=77.9),
+                                "SlowFast 8x8, R101 as in the paper (R101_50_50)",
+                                paper=Accuracy(77.9, 93.2, PAPER_TABLE_2)),
     "slowfast_8x8_r101_101_101": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, **_R101),
                                         "SlowFast 8x8, R101 with temporal kernels in all res4 "
                                         "blocks (PyTorchVideo hub slowfast_r101)",
-                                        "SLOWFAST_8x8_R101.pyth", 77.90),
+                                        _zoo("SLOWFAST_8x8_R101.pyth", 77.90, 93.27)),
     "slowfast_16x8_r101": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, slow_frames=16,
                                                      **_R101_50_50),
                                  "SlowFast 16x8, R101 (R101_50_50)",
-                                 "SLOWFAST_16x8_R101_50_50.pyth", 78.70),
+                                 _zoo("SLOWFAST_16x8_R101_50_50.pyth", 78.70, 93.61),
+                                 Accuracy(78.9, 93.5, PAPER_TABLE_2)),
     "slowfast_16x8_r101_nl": Preset(dataclasses.replace(
         _R50_SLOWFAST_8X8, slow_frames=16, nonlocal_blocks=((), (), (6, 13, 20), ()),
-        **_R101_50_50), "SlowFast 16x8, R101 + non-local blocks in Slow res4", top1=79.8),
+        **_R101_50_50), "SlowFast 16x8, R101 + non-local blocks in Slow res4",
+        paper=Accuracy(79.8, 93.9, PAPER_TABLE_2)),
     "slow_4x16_r50": Preset(dataclasses.replace(_R50_SLOWFAST_4X16, arch="slow"),
-                            "Slow-only 4x16, R50", top1=72.6),
+                            "Slow-only 4x16, R50", paper=Accuracy(72.6, 90.3, PAPER_TABLE_5A)),
     "slow_8x8_r50": Preset(dataclasses.replace(_R50_SLOWFAST_8X8, arch="slow"),
-                           "Slow-only 8x8, R50", "SLOW_8x8_R50.pyth", 74.58),
+                           "Slow-only 8x8, R50", _zoo("SLOW_8x8_R50.pyth", 74.58, 91.63)),
     "fast_4x16_r50": Preset(dataclasses.replace(_R50_SLOWFAST_4X16, arch="fast"),
                             "Fast-only, R50 (32 frames at stride 2, beta=1/8)"),
     "slowfast_tiny": Preset(SlowFastConfig(**_TINY), "teaching SlowFast: 1 block per stage, "

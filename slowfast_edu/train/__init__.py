@@ -1,6 +1,8 @@
 """Training and evaluation: the paper's recipe, resumable, single process or torchrun."""
 
-from .config import DEFAULTS, load_config
-from .engine import NonFiniteLossError, Trainer, evaluate
+from .config import DEFAULTS, ConfigError, find_config, load_config, resolve_config
+from .datasets import MissingDataError
+from .engine import NonFiniteLossError, RunFolderError, Trainer, evaluate
 
-__all__ = ["DEFAULTS", "NonFiniteLossError", "Trainer", "evaluate", "load_config"]
+__all__ = ["DEFAULTS", "ConfigError", "MissingDataError", "NonFiniteLossError", "RunFolderError",
+           "Trainer", "evaluate", "find_config", "load_config", "resolve_config"]

@@ -37,9 +37,9 @@ from tqdm.auto import tqdm
 
 from ..models import build_network, count_flops, count_params, example_inputs, get_config
 from .config import load_config
+from .datasets import prepare_data
 from .engine import Trainer, datasets_from_config
-
-CPU_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "synthetic_tiny_cpu.yaml"
+from .lesson import LESSON_CONFIG
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,11 @@ def variant_cost(overrides: dict, preset: str = "slowfast_tiny", size: int = 48,
 
 def variant_config(data_dir: str | Path, overrides: dict, settings: list[str] | None = None,
                    config_path: str | Path | None = None) -> dict:
-    """The trainer config of one variant: the CPU lesson config on `data_dir` (a synthetic set from
-    `write_dataset`), `slowfast_tiny` with `overrides`, then `settings` (`key=value` strings)."""
+    """The trainer config of one variant: the pathway lesson's config on `data_dir` (a synthetic
+    set from `write_dataset`, generated there when missing), `slowfast_tiny` with `overrides`,
+    then `settings` (`key=value` strings)."""
     data_dir = Path(data_dir)
-    config = load_config(config_path or CPU_CONFIG, settings)
+    config = load_config(config_path or LESSON_CONFIG, settings)
     config["data"].update(train=str(data_dir / "train.csv"), val=str(data_dir / "val.csv"),
                           classnames=str(data_dir / "classnames.json"))
     config["model"]["overrides"] = {**config["model"]["overrides"], **overrides}
@@ -110,7 +111,7 @@ def train_variant(variant: Variant, data_dir: str | Path, out: str | Path,
     config = variant_config(data_dir, variant.overrides, settings, config_path)
     trainer = Trainer(config, out, device="cpu", progress=progress, datasets=datasets)
     result = trainer.fit()
-    size = config["data"]["test_crop_size"]
+    size = trainer.config["data"]["test_crop_size"]  # the resolved test view
     cost = {"params": count_params(trainer.model),  # the trained model itself, one test view
             "gflops": count_flops(trainer.model, example_inputs(trainer.model.cfg, size))}
     return {"name": variant.name, "family": variant.family, "overrides": dict(variant.overrides),
@@ -132,6 +133,7 @@ def run_ablation(data_dir: str | Path, out: str | Path,
         config = variant_config(data_dir, variant.overrides, settings, config_path)
         alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
         if alpha not in shared:  # the clips are packed into [slow, fast] by alpha
+            prepare_data(config, progress)  # the synthetic set, generated once when missing
             shared[alpha] = datasets_from_config(config)
         results.append(train_variant(variant, data_dir, out / f"{i:02d}", settings, config_path,
                                      datasets=shared[alpha]))

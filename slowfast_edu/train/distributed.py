@@ -1,4 +1,5 @@
-"""Scaling out with PyTorch's own engine: `torchrun --nproc_per_node=N -m slowfast_edu.cli train ...`.
+"""Scaling out with PyTorch's own engine:
+`torchrun --nproc_per_node=N -m slowfast_edu.cli train ...`.
 
 torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; we join the process group (NCCL on GPUs, gloo on
 CPUs), each process trains on its share of every batch, DistributedDataParallel averages the
@@ -30,6 +31,7 @@ class Context:
 
 def setup(device: str | None = None) -> Context:
     """Join the process group when launched by torchrun; a single process otherwise."""
+    check_device(device)
     cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
@@ -40,6 +42,23 @@ def setup(device: str | None = None) -> Context:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
     return Context(rank, world_size, torch.device(f"cuda:{local_rank}" if cuda else "cpu"))
+
+
+def check_device(device: str | None) -> None:
+    """Refuse a device torch cannot use here, saying why (a `ConfigError`)."""
+    from .config import ConfigError
+
+    if device is None:
+        return
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ConfigError(f"--device {device}: not a device; use cpu or cuda (cuda:1, ...)") \
+            from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: torch sees no CUDA GPU here "
+                          f"(torch.cuda.is_available() is False); use --device cpu, or leave "
+                          f"--device out to use a GPU only when there is one")
 
 
 def all_reduce_sum(values: list[float], ctx: Context) -> list[float]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import itertools
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -23,15 +23,24 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..data.kinetics import KineticsDataset
-from ..models import build_model
-from ..models.weights import load_pretrained, load_weights
+from ..models import CheckpointError, build_model
+from ..models.weights import load_checkpoint, load_pretrained, load_weights
 from . import distributed
-from .checkpoint import load_training_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (check_resumable, load_training_checkpoint, rng_state, save_checkpoint,
+                         set_rng_state)
+from .config import ConfigError, resolve_config
+from .datasets import (MissingDataError, class_names, dataset_from_config, datasets_from_config,
+                       loader, prepare_data)
 from .loader import ResumableSampler, SeededViews
-from .metrics import VideoScores, plot_confusion, topk_correct
+from .evaluation import evaluate, model_inputs
+from .metrics import plot_confusion, topk_correct
 from .optim import build_optimizer, scaled_lr
 from .plots import plot_curves
 from .schedule import learning_rate
+
+__all__ = ["MissingDataError", "NonFiniteLossError", "RunFolderError", "Trainer",
+           "build_from_config", "dataset_from_config", "datasets_from_config", "evaluate",
+           "model_inputs"]
 
 LOG_EVERY = 10  # steps between training rows in metrics.csv
 COLUMNS = ("split", "epoch", "step", "lr", "loss", "top1", "top5")
@@ -41,70 +50,32 @@ class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; training stopped, the last good checkpoint is kept."""
 
 
-def model_inputs(batch_inputs: list[torch.Tensor], arch: str, device: torch.device,
-                 channels_last: bool = False) -> list[torch.Tensor]:
-    """The pathways a model takes from a dataset's `[slow, fast]`: both, or the one it has."""
-    chosen = {"slowfast": batch_inputs, "slow": batch_inputs[:1], "fast": batch_inputs[1:]}[arch]
-    fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
-    return [x.to(device, non_blocking=True, memory_format=fmt) for x in chosen]
+class RunFolderError(OSError):
+    """The run's folder could not be written (full disk, permissions); `last.pt` is intact."""
 
 
-def dataset_from_config(data: dict, source: str, mode: str, alpha: int, clips: int = 1,
-                        crops: int = 1, progress: bool = False) -> KineticsDataset:
-    """A KineticsDataset with the data section's settings."""
-    return KineticsDataset(
-        source, mode=mode, video_root=data["video_root"], classnames=data["classnames"],
-        num_frames=data["num_frames"], sampling_rate=data["sampling_rate"], alpha=alpha,
-        target_fps=data["target_fps"], num_clips=clips, num_crops=crops,
-        crop_size=data["crop_size"], short_side=tuple(data["short_side"]),
-        test_short_side=data["test_short_side"], test_crop_size=data["test_crop_size"],
-        flip=data["flip"], backend=data["backend"], cache=data["cache"], progress=progress)
-
-
-def datasets_from_config(config: dict, progress: bool = False
-                         ) -> tuple[KineticsDataset, KineticsDataset | None]:
-    """The training set and the validation set (None without data.val) a config trains on."""
-    data = config["data"]
-    alpha = build_model(config["model"]["name"], **config["model"]["overrides"]).cfg.alpha
-    train_set = dataset_from_config(data, data["train"], "train", alpha, progress=progress)
-    val_set = (dataset_from_config(data, data["val"], "test", alpha, data["val_clips"],
-                                   data["val_crops"], progress) if data["val"] else None)
-    return train_set, val_set
-
-
-def build_from_config(config: dict, num_classes: int) -> nn.Module:
-    """The model section: a preset, its overrides, and optionally pretrained weights."""
+def build_from_config(config: dict, num_classes: int, pretrained: bool = True) -> nn.Module:
+    """The model section: a preset, its overrides, and (unless `pretrained=False`) the weights
+    it starts from; a classifier trained on another number of classes is left out."""
     section = config["model"]
     model = build_model(section["name"], num_classes=num_classes, **section["overrides"])
-    pretrained = section["pretrained"]
-    if pretrained == "kinetics400":  # fine-tuning: everything but the classifier
+    source = section["pretrained"] if pretrained else None
+    if not source:
+        return model
+    if source == "kinetics400":  # fine-tuning: everything but the classifier
         state = load_pretrained(section["name"]).state_dict()
         state = {k: v for k, v in state.items() if not k.startswith("head.")}
-        load_weights(model, state, strict=False)
-    elif pretrained:
-        load_weights(model, pretrained, strict=False)
+    else:
+        state = load_checkpoint(source)  # a clear CheckpointError for anything unreadable
+        own = model.state_dict()
+        head = [k for k in state if k.startswith("head.") and k in own
+                and state[k].shape != own[k].shape]
+        if head:
+            print(f"note: {source} was trained on {state[head[0]].shape[0]} classes, this data "
+                  f"has {num_classes}: its classifier is left out, the rest is loaded")
+            state = {k: v for k, v in state.items() if k not in head}
+    load_weights(model, state, strict=False)
     return model
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
-             autocast=nullcontext, channels_last: bool = False, progress: bool = True) -> dict:
-    """Top-1/top-5 with softmax scores averaged over each video's views; per-class accuracy."""
-    was_training = model.training
-    model.eval()
-    scores = VideoScores(num_classes)
-    arch = _unwrap(model).cfg.arch
-    for inputs, labels, videos in tqdm(loader, desc="eval", leave=False, disable=not progress):
-        with autocast():
-            logits = model(model_inputs(inputs, arch, device, channels_last))
-        scores.add(logits, labels, videos)
-    model.train(was_training)
-    return scores.results()
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    model = getattr(model, "_orig_mod", model)  # torch.compile
-    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 class Trainer:
@@ -112,23 +83,38 @@ class Trainer:
 
     def __init__(self, config: dict, out_dir: str | Path, resume: bool = False,
                  device: str | None = None, progress: bool = True,
-                 datasets: tuple[KineticsDataset, KineticsDataset | None] | None = None) -> None:
+                 datasets: tuple[KineticsDataset, KineticsDataset | None] | None = None,
+                 source: str | Path | None = None) -> None:
         """`datasets`: (train, val) made by `datasets_from_config` for this config, to share
-        decoded clips between several trainers (the pathway lesson); default: made here."""
-        self.config, self.out = config, Path(out_dir)
+        decoded clips between several trainers (the pathway lesson); default: made here.
+        `source`: the config's file, named in messages about missing data.
+
+        Everything that can be checked is checked before a video is decoded: the config and its
+        clip geometry, the checkpoint `resume` continues (`check_resumable`), the data files
+        (the synthetic set is generated when missing) and the pretrained weights."""
+        self.config, self.out = resolve_config(config), Path(out_dir)
+        config = self.config
         self.ctx = distributed.setup(device)
         self.progress = progress and self.ctx.is_main
         data, train, optim = config["data"], config["train"], config["optim"]
-        if not data["train"]:
-            raise ValueError("the config has no data.train: give a video list to train on")
         if train["threads"]:
             torch.set_num_threads(int(train["threads"]))
+        state = self._read_resume() if resume else None
+        if datasets is None:
+            if self.ctx.is_main:
+                prepare_data(config, self.progress, source=source)
+            distributed.barrier(self.ctx)  # the other processes wait for a generated set
+            self.classnames = class_names(config)
+        else:
+            self.classnames = datasets[0].classnames
+        if state is not None and list(state["classnames"]) != list(self.classnames):
+            raise CheckpointError(f"{self.out / 'last.pt'} was trained on other classes than "
+                                  f"{data['train']} lists; resume with the data that run used")
         torch.manual_seed(config["seed"])  # the same initial weights on every process
-
-        self.train_set, self.val_set = datasets or datasets_from_config(config, self.progress)
-        self.classnames = self.train_set.classnames
-        model = build_from_config(config, len(self.classnames)).to(self.ctx.device)
+        model = build_from_config(config, len(self.classnames), pretrained=state is None)
+        model = model.to(self.ctx.device)
         self.arch = model.cfg.arch
+        self.train_set, self.val_set = datasets or datasets_from_config(config, self.progress)
 
         cuda = self.ctx.device.type == "cuda"
         self.channels_last = cuda and train["channels_last"]
@@ -143,7 +129,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
         if train["sync_bn"] and self.ctx.world_size > 1:
             if not cuda:
-                raise ValueError("train.sync_bn needs GPUs (PyTorch's SyncBatchNorm is CUDA-only)")
+                raise ConfigError("train.sync_bn needs GPUs (PyTorch's SyncBatchNorm is CUDA-only)")
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         self.model = model
         self.forward_model = (DistributedDataParallel(model, device_ids=[self.ctx.device]
@@ -165,17 +151,17 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.step, self.best_top1 = 0, 0, 0, -1.0
         self.rows: list[dict] = []
         self.sums = [0.0, 0.0, 0.0]  # loss, correct, clips since the last training row
-        if resume:
-            self._resume()
+        self.saved_step: int | None = None  # the step last.pt holds
+        if state is not None:
+            self._resume(state)
 
     # --- data -------------------------------------------------------------------------------
     def _loader(self, dataset, sampler=None, batch_size=None) -> DataLoader:
-        workers = self.config["data"]["num_workers"]
-        return DataLoader(SeededViews(dataset, self.config["seed"]), sampler=sampler,
-                          batch_size=batch_size or self.batch_size, num_workers=workers,
-                          pin_memory=self.ctx.device.type == "cuda",
-                          persistent_workers=False, drop_last=False,
-                          generator=torch.Generator().manual_seed(self.config["seed"]))
+        return loader(SeededViews(dataset, self.config["seed"]), self.config["data"],
+                      batch_size or self.batch_size, sampler=sampler,
+                      pin_memory=self.ctx.device.type == "cuda", persistent_workers=False,
+                      drop_last=False,
+                      generator=torch.Generator().manual_seed(self.config["seed"]))
 
     # --- checkpoints ------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -187,32 +173,60 @@ class Trainer:
 
     def _save(self, name: str = "last.pt") -> None:
         if self.ctx.is_main:
-            save_checkpoint(self.out / name, self._state())
+            with self._writing(self.out / name):
+                save_checkpoint(self.out / name, self._state())
+            if name == "last.pt":
+                self.saved_step = self.step
 
-    def _resume(self) -> None:
+    @contextmanager
+    def _writing(self, path: Path):
+        """Turn a failed write into a `RunFolderError` that says what is intact."""
+        try:
+            yield
+        except OSError as e:
+            last = self.out / "last.pt"
+            kept = (f"{last} (step {self.saved_step}) is intact: fix the folder and continue with "
+                    f"--resume" if self.saved_step is not None and last.exists()
+                    else "no checkpoint was written yet: fix the folder and start again")
+            raise RunFolderError(f"cannot write {path} ({e.strerror or e}): training stopped at "
+                                 f"step {self.step}; {kept}") from None
+
+    def _read_resume(self) -> dict:
+        """The checkpoint to continue from, checked before anything is decoded or built."""
         path = self.out / "last.pt"
         if not path.exists():
-            raise FileNotFoundError(f"--resume: no {path} to resume from")
+            raise MissingDataError(f"--resume: there is no {path} to resume from (a run writes "
+                                   f"it at the end of every epoch and every "
+                                   f"train.checkpoint_every steps); train without --resume")
         state = load_training_checkpoint(path)
+        check_resumable(state, path, self.config)
+        return state
+
+    def _resume(self, state: dict) -> None:
         self.model.load_state_dict(state["model_state"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.batch_in_epoch = state["epoch"], state["batch_in_epoch"]
         self.step, self.best_top1 = state["step"], state["best_top1"]
         self.rows, self.sums = list(state["rows"]), list(state["sums"])
+        self.saved_step = self.step
         set_rng_state(state["rng"])
         self._write_metrics()
 
     def _write_metrics(self) -> None:
         if not self.ctx.is_main:
             return
-        self.out.mkdir(parents=True, exist_ok=True)
         tmp = self.out / ".metrics.csv.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        tmp.replace(self.out / "metrics.csv")
+        with self._writing(self.out / "metrics.csv"):
+            self.out.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(tmp, "w", newline="") as f:
+                    writer = csv.DictWriter(f, COLUMNS)
+                    writer.writeheader()
+                    writer.writerows(self.rows)
+                tmp.replace(self.out / "metrics.csv")
+            finally:
+                tmp.unlink(missing_ok=True)
 
     # --- training ---------------------------------------------------------------------------
     def fit(self) -> dict:
@@ -236,7 +250,8 @@ class Trainer:
             distributed.barrier(self.ctx)
         if self.ctx.is_main:
             self._save()
-            plot_curves(self.rows, self.out / "curves.png")
+            with self._writing(self.out / "curves.png"):
+                plot_curves(self.rows, self.out / "curves.png")
         results.update(steps=self.step, epochs=self.epoch,
                        minutes=(time.perf_counter() - start) / 60)
         return results
@@ -317,7 +332,8 @@ class Trainer:
             if results["top1"] > self.best_top1:
                 self.best_top1 = results["top1"]
                 self._save("best.pt")
-            plot_confusion(results["confusion"], self.classnames, self.out / "confusion.png")
+            with self._writing(self.out / "confusion.png"):
+                plot_confusion(results["confusion"], self.classnames, self.out / "confusion.png")
             results = {"val_top1": results["top1"], "val_top5": results["top5"],
                        "per_class": results["per_class"]}
         distributed.barrier(self.ctx)

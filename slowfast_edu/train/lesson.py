@@ -5,13 +5,18 @@ few frames. The Slow pathway sees 4 frames spread over the clip: enough for appe
 for the motion. The Fast pathway sees every frame but with 1/8 of the channels. Trained the same
 number of steps on the same clips, SlowFast should beat both, and Slow-only by a wide margin.
 
-    slowfast-edu lesson pathways --out runs/lesson
+    slowfast-edu lesson pathways --out runs/lesson [--check]
+
+The synthetic set is the one the config's `data.synthetic` describes, generated in `OUT/data` on
+first use (or pass an existing one as `--data`).
 
 The clips are decoded once, into memory (`data.cache`), and shared by the three trainings: on a
 2-core laptop decoding every clip at every step would cost more than the tiny models' steps.
 Besides `results.json` (top-1 per model, minutes of training, CPU minutes), the run writes
 `run.json`: when and where it ran, the machine's load average before it started (other programs
 running slow the clock, not the accuracies), and the minutes spent on data, decoding and training.
+`check_lesson` (`--check`, which `make lesson` uses before recording a run in docs/) says whether
+the run met the lesson's goals.
 """
 
 from __future__ import annotations
@@ -26,19 +31,21 @@ from pathlib import Path
 
 import torch
 
-from .config import load_config
+from .config import CONFIG_DIR, load_config
+from .datasets import prepare_data
 from .engine import Trainer, datasets_from_config
 
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "synthetic_tiny_cpu.yaml"
+LESSON_CONFIG = CONFIG_DIR / "synthetic_tiny_cpu.yaml"  # the lesson's recipe (the ablations' too)
 MODELS = {"slowfast": "slowfast_tiny", "slow_only": "slow_tiny", "fast_only": "fast_tiny"}
-# the set configs/synthetic_tiny_cpu.yaml expects, written on first use
-LESSON_SET = dict(videos_per_class_train=40, videos_per_class_val=20, num_frames=64, size=48)
+# the lesson's goals (issue 4), for a full run on 2 CPU cores
+GOAL_TOP1, GOAL_GAP, GOAL_MINUTES, GOAL_CORES = 0.95, 0.15, 5.0, 2
+QUIET_LOAD = 0.5  # a 1-minute load average under this before the run: its clock counts
 
 
 def lesson_config(data_dir: Path, overrides: list[str] | None = None,
                   config_path: Path | None = None) -> dict:
     """The synthetic CPU config pointed at `data_dir` (made by `slowfast-edu data synthetic`)."""
-    config = load_config(config_path or REPO_CONFIG, overrides)
+    config = load_config(config_path or LESSON_CONFIG, overrides)
     config["data"].update(train=str(data_dir / "train.csv"), val=str(data_dir / "val.csv"),
                           classnames=str(data_dir / "classnames.json"))
     return config
@@ -53,17 +60,13 @@ def run_pathways_lesson(out: str | Path, data_dir: str | Path | None = None,
 
     `models`: {key: preset} to train instead of `MODELS` (e.g. only {"slowfast": "slowfast_tiny"}).
     """
-    from ..data.synthetic import write_dataset
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start, load_before = time.perf_counter(), os.getloadavg()
     data_dir = Path(data_dir) if data_dir else out / "data"
-    if not (data_dir / "train.csv").exists():
-        write_dataset(data_dir, **LESSON_SET, workers=min(2, os.cpu_count() or 1),
-                      progress=progress)
-    data_done = time.perf_counter()
     base = lesson_config(data_dir, overrides, config_path)
+    prepare_data(base, progress)  # the config's synthetic set, generated when missing
+    data_done = time.perf_counter()
     datasets = datasets_from_config(base, progress)  # decoded once (data.cache), used three times
     decode_done = time.perf_counter()
     results = {}
@@ -86,7 +89,7 @@ def run_pathways_lesson(out: str | Path, data_dir: str | Path | None = None,
                                        "total": (end - start) / 60})
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-    (out / "results.md").write_text(results_table(results))
+    (out / "results.md").write_text(lesson_table(results))
     plot_results(results, out / "results.png")
     return results
 
@@ -111,7 +114,7 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def results_table(results: dict) -> str:
+def lesson_table(results: dict) -> str:
     """A Markdown table of the lesson's results."""
     lines = ["| model | preset | val top-1 | minutes | steps |", "|---|---|---|---|---|"]
     for key, r in results.items():
@@ -134,3 +137,35 @@ def plot_results(results: dict, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path
+
+
+def check_lesson(results: dict, run: dict) -> tuple[list[str], list[str]]:
+    """(goals met, goals missed) of a lesson run (`results.json`, `run.json`), one line each;
+    the time goal counts only for a run on 2 cores that started on a quiet machine."""
+    met, missed = [], []
+
+    def goal(ok: bool, line: str) -> None:
+        (met if ok else missed).append(line)
+
+    goal(list(results) == list(MODELS), f"the three models trained: {', '.join(results)}")
+    steps = {key: r["steps"] for key, r in results.items()}
+    goal(len(set(steps.values())) == 1,
+         "equal budgets: " + ", ".join(f"{key} {n}" for key, n in steps.items()) + " steps")
+    top1 = {k: r["val_top1"] or 0.0 for k, r in results.items()}
+    slowfast, slow = top1.get("slowfast", 0.0), top1.get("slow_only", 1.0)
+    goal(slowfast >= GOAL_TOP1, f"SlowFast val top-1 {100 * slowfast:.1f}% (goal >= "
+                                f"{100 * GOAL_TOP1:.0f}%)")
+    goal(slowfast - slow >= GOAL_GAP, f"Slow-only {100 * slow:.1f}%, {100 * (slowfast - slow):.1f}"
+                                      f" points below SlowFast (goal >= {100 * GOAL_GAP:.0f})")
+    cpu = sum(r["cpu_minutes"] for r in results.values())
+    goal(cpu <= GOAL_CORES * GOAL_MINUTES, f"{cpu:.1f} CPU minutes of training (goal <= "
+                                           f"{GOAL_CORES} cores x {GOAL_MINUTES:g} minutes)")
+    minutes, load = sum(r["minutes"] for r in results.values()), run["load_average_before"][0]
+    if run["cores"] == GOAL_CORES and load < QUIET_LOAD:
+        goal(minutes <= GOAL_MINUTES, f"{minutes:.1f} minutes for the three (goal <= "
+                                      f"{GOAL_MINUTES:g} on {GOAL_CORES} cores)")
+    else:
+        met.append(f"time not judged: {minutes:.1f} minutes on {run['cores']} cores with a "
+                   f"1-minute load average of {load} before the run (the goal is for "
+                   f"{GOAL_CORES} quiet cores, load < {QUIET_LOAD})")
+    return met, missed

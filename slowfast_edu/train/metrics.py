@@ -28,9 +28,12 @@ class VideoScores:
         self.labels: dict[int, int] = {}
 
     def add(self, logits: torch.Tensor, labels: torch.Tensor, videos: torch.Tensor) -> None:
-        """Add a batch of views: logits (B, K), labels (B,), video indices (B,)."""
+        """Add a batch of views: logits (B, K), labels (B,), video indices (B,); views of video
+        -1 (an unreadable video, see `KineticsDataset`) are left out."""
         scores = logits.float().softmax(dim=1).cpu()
         for s, y, v in zip(scores, labels.tolist(), videos.tolist()):
+            if v < 0:
+                continue
             self.sums[v] = self.sums.get(v, 0) + s
             self.counts[v] += 1
             self.labels[v] = y

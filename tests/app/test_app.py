@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from slowfast_edu.app.models import DEFAULT_LABEL
+from slowfast_edu.app.menu import DEFAULT_LABEL
 from slowfast_edu.app.pictures import CELL, GAP, LABEL_WIDTH, TIME_HEIGHT
 from slowfast_edu.app.ui import QUEUE_SIZE
 
@@ -44,8 +44,10 @@ def classify(client: Client, path) -> tuple:
     return client.predict(handle_file(str(path)), DEFAULT_LABEL, api_name="/classify")
 
 
-def check_answer(answer: tuple, expected: str | None = None) -> dict[str, float]:
-    """Asserts the five outputs are well formed; returns the top-5 {label: confidence}."""
+def check_answer(answer: tuple, expected: str | None = None, outside: bool | None = None
+                 ) -> dict[str, float]:
+    """Asserts the five outputs are well formed (and, unless `outside` is None, whether they say
+    the clip is outside the model's world); returns the top-5 {label: confidence}."""
     label, frames, cams, animation, timing = answer
     top5 = {c["label"]: c["confidence"] for c in label["confidences"]}
     assert len(top5) == 5 and set(top5) <= set(CLASSES) and label["label"] == next(iter(top5))
@@ -55,6 +57,8 @@ def check_answer(answer: tuple, expected: str | None = None) -> dict[str, float]
     with Image.open(frames) as a, Image.open(cams) as b:  # 16 frames on one timeline
         assert a.size == b.size == (LABEL_WIDTH + 16 * (CELL + GAP), TIME_HEIGHT + 2 * (CELL + GAP))
     assert animation.endswith(".mp4") and "Processing time" in timing
+    if outside is not None:
+        assert timing.startswith("**Not an answer**") == outside, timing
     return top5
 
 
@@ -82,12 +86,12 @@ def test_hardened_launch_settings(app):
 
 
 def test_the_example_clip_is_classified(client):
-    check_answer(classify(client, SAMPLE), expected="red_circle_moving_left")
+    check_answer(classify(client, SAMPLE), expected="red_circle_moving_left", outside=False)
 
 
 @pytest.mark.parametrize("name", REAL_CLIPS)
-def test_real_clips(client, shared_dir, name):
-    check_answer(classify(client, shared_dir / "clips" / name))
+def test_real_clips_are_answered_as_outside_the_models_world(client, shared_dir, name):
+    check_answer(classify(client, shared_dir / "clips" / name), outside=True)
 
 
 @pytest.mark.parametrize("name", BAD_UPLOADS)

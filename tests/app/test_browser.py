@@ -1,20 +1,38 @@
 """The app in a real browser: Debian's chromium driven by Playwright uploads a clip and reads the
-top label. Skipped where /usr/bin/chromium is absent (`.ci/run` installs it when it can).
+top label, then a clip outside the default model's world and sees the notice above the labels.
+Skipped where /usr/bin/chromium is absent (`.ci/run` installs it when it can).
 
-`SLOWFAST_EDU_APP_SCREENSHOT=docs/app.png pytest tests/app/test_browser.py` also saves the
-screenshot the README shows.
+The README's screenshot is made by `docs/app_screenshot.py` (the same steps, from the current
+default model).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from PIL import Image
 
+from slowfast_edu.data.synthetic import write_video
+
 from .conftest import SAMPLE
+
+
+def upload(page, path: Path) -> None:
+    """Replace the clip in the page's video input with `path`."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Clear").first.click()
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    expect(page.locator("video").first).to_be_visible(timeout=30_000)
+
+
+def noise_frames():
+    """(32, 64, 64, 3) uint8 of random pixels: a clip no model was trained on."""
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, 256, (32, 64, 64, 3), dtype=np.uint8)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # no GPU, no sandbox (containers), nothing fetched behind our back
@@ -46,9 +64,25 @@ def test_upload_a_clip_and_read_the_top_label(app, tmp_path):
             expect(top).to_have_text("red_circle_moving_left", timeout=60_000)
             expect(page.get_by_text("Processing time")).to_be_visible()
             expect(page.locator("img[src*='image.png']")).to_have_count(2)
+            notice = page.locator("#out-of-world-notice")
+            expect(notice).to_be_hidden()  # a clip of its world: no notice
             page.wait_for_timeout(500)  # let the animation's first frame show
             shot = tmp_path / "app.png"
             page.screenshot(path=str(shot), full_page=True)
+
+            outside = tmp_path / "static_noise.mp4"
+            write_video(outside, noise_frames())
+            upload(page, outside)
+            page.get_by_role("button", name="Classify").click()
+            expect(notice).to_be_visible(timeout=60_000)
+            expect(notice).to_contain_text("outside this model's world")
+            expect(notice).to_contain_text("slowfast-edu weights download slowfast_8x8_r50")
+            expect(page.get_by_text("Not an answer: the labels this model knows")).to_be_visible()
+            upload(page, SAMPLE)
+            page.get_by_role("button", name="Classify").click()
+            expect(notice).to_be_hidden(timeout=60_000)  # and gone again for the next clip
+            expect(page.get_by_test_id("label-output-value")).to_have_text(
+                "red_circle_moving_left")
         finally:
             browser.close()
     hosts = {urlparse(url).hostname for url in requested if not url.startswith(("data:",
@@ -56,7 +90,3 @@ def test_upload_a_clip_and_read_the_top_label(app, tmp_path):
     assert hosts == {"127.0.0.1"}  # fonts, scripts, everything came from the app itself
     with Image.open(shot) as picture:
         assert picture.size[0] == 1280 and picture.size[1] >= 900
-    target = os.environ.get("SLOWFAST_EDU_APP_SCREENSHOT")
-    if target:
-        with Image.open(shot) as picture:  # a palette PNG keeps the README's picture small
-            picture.convert("RGB").quantize(colors=128).save(target, optimize=True)

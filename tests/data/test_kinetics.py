@@ -56,9 +56,50 @@ def test_test_mode_gives_k_by_3_views_with_the_video_index(videos):
     assert [read_index(f.numpy()) for f in frames] == [0, 2, 4, 6, 8, 10, 12, 15]
     (_, fast), _, _ = ds[9]  # clip 1 starts at (40 - 16) * 1 / 2 = 12
     assert read_index(denormalize(fast)[0].numpy()) == 12
-    # a corrupt video in test mode: the next video's view stands in, the epoch goes on
-    (_, _), label, video = ds[4 * 6]
-    assert video == 0 and str(videos / "corrupt.mp4") in ds.pop_skipped()
+    # a corrupt video in test mode: blank views marked video -1, so no other video's score
+    # counts twice; the epoch goes on
+    (slow, fast), label, video = ds[4 * 6]
+    assert (label, video) == (1, -1) and fast.shape == (3, 8, 32, 32) and not fast.any()
+    assert str(videos / "corrupt.mp4") in ds.pop_skipped()
+
+
+def test_a_bad_video_in_test_mode_gives_no_views_to_its_neighbour(videos):
+    from slowfast_edu.train.metrics import VideoScores
+
+    ds = KineticsDataset(videos / "train.csv", mode="test", num_clips=2, num_crops=1, **SMALL)
+    views = {}
+    scores = VideoScores(2)
+    for (slow, fast), label, video in DataLoader(ds, batch_size=4):
+        for v in video.tolist():
+            views[v] = views.get(v, 0) + 1
+        scores.add(torch.randn(len(label), 2), label, video)
+    assert views == {0: 2, 1: 2, 2: 2, 3: 2, -1: 2}  # corrupt.mp4 (video 4): 2 blank views
+    assert scores.results()["videos"] == 4 and set(scores.counts.values()) == {2}
+    assert list(ds.pop_skipped()) == [str(videos / "corrupt.mp4")]
+
+
+def test_the_skip_log_leaves_nothing_in_the_temp_folder(videos, tmp_path, monkeypatch):
+    import gc
+    import os
+    import tempfile
+
+    from slowfast_edu.data import kinetics
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    ds = KineticsDataset(videos / "train.csv", mode="train", **SMALL)
+    assert list(temp.iterdir()) == []  # nothing made until a video fails
+    ds[4]  # corrupt.mp4: logged (another video's view stands in)
+    assert [p.parent for p in temp.glob("*/*.tsv")] == [ds.log_dir]
+    assert list(ds.pop_skipped()) == [str(videos / "corrupt.mp4")]
+    assert list(temp.iterdir()) == []  # popped: the folder is gone
+    kinetics._remove_log_dir(ds.log_dir, os.getpid() + 1)  # a forked worker never removes it
+    ds[4]  # logged again and never popped ...
+    assert len(list(temp.iterdir())) == 1
+    del ds
+    gc.collect()
+    assert list(temp.iterdir()) == []  # ... removed with the dataset
 
 
 def test_official_annotations_with_flat_and_per_class_folders(tmp_path):

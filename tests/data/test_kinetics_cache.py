@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from slowfast_edu.data import kinetics
 from slowfast_edu.data.kinetics import KineticsDataset
 from slowfast_edu.data.video import VideoDecodeError
+from slowfast_edu.train.datasets import loader as make_loader
 from slowfast_edu.train.loader import SeededViews
 
 from .conftest import SMALL, write_small_videos
@@ -65,9 +65,12 @@ def test_cache_decodes_each_video_once(videos, monkeypatch):
 
 def test_cached_set_with_workers_completes_the_epoch_and_reports_the_corrupt_video(videos):
     ds = KineticsDataset(videos / "list.csv", mode="train", cache=True, **SMALL)
-    # spawned workers: a process forked after decoding in threads (decord, PyAV) can hang in them
-    loader = DataLoader(ds, batch_size=2, num_workers=2, shuffle=True,
-                        multiprocessing_context="spawn", generator=torch.Generator().manual_seed(0))
+    # the trainer's loader: spawned workers (a process forked after decoding in threads, decord
+    # or PyAV, can hang), each view drawn from (seed, epoch, index)
+    data = {"num_workers": 1, "multiprocessing_context": "spawn"}
+    loader = make_loader(SeededViews(ds, 0), data, 2, shuffle=True,
+                         generator=torch.Generator().manual_seed(0))
+    assert loader.multiprocessing_context.get_start_method() == "spawn"
     seen = sum(len(labels) for _, labels, _ in loader)
     assert seen == 5  # the corrupt video was replaced, not dropped
     skipped = ds.pop_skipped()

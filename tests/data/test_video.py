@@ -384,3 +384,33 @@ def test_decode_threads(make_video) -> None:
     ):
         assert one._impl._container.streams.video[0].codec_context.thread_count == 1  # the default
         assert torch.equal(one.get_frames([100, 5, 60]), two.get_frames([100, 5, 60]))
+
+
+@needs_decord
+def test_auto_falls_back_mid_file_past_a_keyframe(make_video, frame_index, monkeypatch) -> None:
+    # decord failing partway through a file (a damaged last packet, a cut-short download): the
+    # PyAV fallback must seek on a container it reopens (it crashed with AttributeError there)
+    with VideoReader(make_video("h264.mp4")) as reader:  # keyframes every 50 frames
+        first = reader.get_frames([10])  # decord still fine
+
+        def broken(self, indices):
+            raise RuntimeError("av_read_frame failed")
+
+        monkeypatch.setattr(DecordBackend, "get_frames", broken)
+        frames = reader.get_frames([110, 60])  # both past a keyframe: PyAV seeks
+        assert reader.backend == "pyav" and "av_read_frame" in reader.why_not_decord
+    assert [frame_index(f.numpy()) for f in (*first, *frames)] == [10, 110, 60]
+
+
+@needs_decord
+def test_a_fallback_that_fails_too_is_a_video_decode_error(make_video, monkeypatch) -> None:
+    from slowfast_edu.data._pyav import PyAVBackend
+
+    with VideoReader(make_video("h264.mp4")) as reader:
+        def broken(self, indices):
+            raise RuntimeError("damaged")
+
+        monkeypatch.setattr(DecordBackend, "get_frames", broken)
+        monkeypatch.setattr(PyAVBackend, "get_frames", broken)
+        with pytest.raises(VideoDecodeError, match="h264.mp4.*pyav failed: damaged"):
+            reader.get_frames([70])

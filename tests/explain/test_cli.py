@@ -91,8 +91,9 @@ def test_views_and_targets():
                     "crop_size": 64}
     with torch.device("meta"):
         r50 = preset_view(build_model("slowfast_4x16_r50").cfg)
+    # clip_geometry's test view: short side 256, 256 x 256 crops (the paper's 30-view test)
     assert (r50["num_frames"], r50["sampling_rate"], r50["short_side"], r50["crop_size"]) == (
-        32, 2, 256, 224)
+        32, 2, 256, 256)
     assert parse_target(None, ["a", "b"]) is None
     assert parse_target("1", ["a", "b"]) == parse_target("b", ["a", "b"]) == 1
     with pytest.raises(ValueError, match="not a class index"):
@@ -101,22 +102,33 @@ def test_views_and_targets():
 
 def test_without_a_model_option_the_default_model_is_used(clip_file, tmp_path, monkeypatch,
                                                           capsys):
-    import slowfast_edu
+    import slowfast_edu.models.loading as loading
 
     def trained():
         model = build_model("slowfast_tiny", num_classes=9)
         model.classnames = [f"synthetic_{i}" for i in range(9)]
         return model.eval()
 
-    monkeypatch.setattr(slowfast_edu, "load_default_model", trained, raising=False)
+    monkeypatch.setattr(loading, "load_default_model", trained)
     assert explain([str(clip_file), "--out", str(tmp_path / "a")]) == 0
     report = json.loads((tmp_path / "a" / "predictions.json").read_text())
     assert report["model"] == "default model" and report["top5"][0]["name"].startswith("synth")
+    assert report["in_domain"] is None  # this stand-in carries no domain check
     assert "warning" not in capsys.readouterr().err
 
     def missing():
         raise FileNotFoundError("the default model file default_model.pt is missing")
 
-    monkeypatch.setattr(slowfast_edu, "load_default_model", missing)
+    monkeypatch.setattr(loading, "load_default_model", missing)
     assert explain([str(clip_file), "--out", str(tmp_path / "b")]) == 0
     assert "default_model.pt is missing: using slowfast_tiny" in capsys.readouterr().err
+
+
+def test_the_default_model_says_a_clip_is_outside_its_world(clip_file, tmp_path, capsys):
+    assert explain([str(clip_file), "--out", str(tmp_path)]) == 0  # a red square on grey
+    printed = capsys.readouterr().out
+    assert printed.startswith("This clip is outside this model's world")
+    assert "slowfast-edu weights download slowfast_8x8_r50" in printed
+    report = json.loads((tmp_path / "predictions.json").read_text())
+    assert report["in_domain"] is False and report["domain_score"] > 1
+    assert "synthetic motion set" in report["notice"]

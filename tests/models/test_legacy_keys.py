@@ -10,7 +10,7 @@ import torch
 
 import slowfast_edu as se
 from slowfast_edu.models.convert import LEGACY_KEYS, convert_state_dict, rename_legacy_keys
-from slowfast_edu.models.default import export_checkpoint, load_exported
+from slowfast_edu.models.default import export_int8, load_exported
 
 from ..conftest import REPO
 
@@ -42,15 +42,20 @@ def test_the_script_renames_an_exported_model(tmp_path):
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     model = se.build_model("slowfast_tiny", num_classes=3).eval()
-    torch.save({"model_state": _old_layout(model.state_dict()), "classnames": ["a", "b", "c"],
+    torch.save({"model_state": model.state_dict(), "classnames": ["a", "b", "c"],
                 "config": {"model": {"name": "slowfast_tiny", "overrides": {}}}},
                tmp_path / "last.pt")
-    exported = export_checkpoint(tmp_path / "last.pt", tmp_path / "old.pt", half=False)
-    assert script.rename_file(exported, tmp_path / "new.pt") == 6  # conv + 5 BN tensors
+    current = load_exported(export_int8(tmp_path / "last.pt", tmp_path / "current.pt"))
+    for name in ("current.pt", "last.pt"):  # as the files of an older version had them
+        saved = torch.load(tmp_path / name, weights_only=True)
+        saved["model_state"] = _old_layout(saved["model_state"])
+        torch.save(saved, tmp_path / ("old.pt" if name == "current.pt" else name))
+    assert script.rename_file(tmp_path / "old.pt", tmp_path / "new.pt") == 6  # conv + 5 BN
     assert script.rename_file(tmp_path / "last.pt") == 6  # a trainer checkpoint, in place
     loaded = load_exported(tmp_path / "new.pt")
     x = se.example_inputs(model.cfg, 32)
     with torch.no_grad():
-        assert torch.equal(loaded(x), model(x))
+        assert torch.equal(loaded(x), current(x))
     assert "laterals.pool1.conv.weight" in torch.load(tmp_path / "last.pt")["model_state"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "new.pt", "old.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.pt", "last.pt", "new.pt",
+                                                          "old.pt"]

@@ -19,15 +19,24 @@ from slowfast_edu.train import NonFiniteLossError, Trainer, load_config
 
 from .conftest import write_config
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+def env() -> dict:
+    """The subprocesses' environment, read when they start (TMPDIR: the tests' temp folder,
+    where torchrun leaves its torchelastic_* folder)."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+# tiny models on a shared machine: one thread, as the subprocesses (OMP_NUM_THREADS=1), so that
+# an in-process run and a subprocess one give bit-identical weights
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def train_cli(config: Path, out: Path, *extra: str, wait: bool = True):
     cmd = [sys.executable, "-m", "slowfast_edu.cli", "train", str(config), "--out", str(out),
            "--quiet", "--device", "cpu", *extra]
     if not wait:
-        return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+        return subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    result = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
@@ -36,11 +45,12 @@ def weights(out: Path) -> dict[str, torch.Tensor]:
     return torch.load(out / "last.pt", weights_only=True)["model_state"]
 
 
-def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tmp_path):
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tmp_path, capsys):
     config = write_config(tmp_path / "c.yaml", video_set, train={"epochs": 3})
-    train_cli(config, tmp_path / "full")
+    assert main(["train", str(config), "--out", str(tmp_path / "full"), "--quiet",
+                 "--device", "cpu"]) == 0
 
-    proc = train_cli(config, tmp_path / "killed", wait=False)
+    proc = train_cli(config, tmp_path / "killed", wait=False)  # a real process, really killed
     last = tmp_path / "killed" / "last.pt"
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:  # kill once a mid-epoch step is saved
@@ -59,7 +69,8 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tm
     total = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["step"]
     assert 0 < killed_at["step"] < total
 
-    train_cli(config, tmp_path / "killed", "--resume")
+    assert main(["train", str(config), "--out", str(tmp_path / "killed"), "--quiet",
+                 "--device", "cpu", "--resume"]) == 0
     full, resumed = weights(tmp_path / "full"), weights(tmp_path / "killed")
     assert full.keys() == resumed.keys()
     assert all(torch.equal(full[k], resumed[k]) for k in full)  # bit for bit
@@ -67,10 +78,12 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(video_set, tm
             == (tmp_path / "killed" / "metrics.csv").read_text())
     for name in ("best.pt", "curves.png", "confusion.png"):
         assert (tmp_path / "killed" / name).exists()
+    assert not list((tmp_path / "killed").glob(".*.tmp"))  # no half-written file left
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(video_set,
-                                                                                 tmp_path):
+                                                                                 tmp_path,
+                                                                                 capsys):
     config = load_config(write_config(tmp_path / "c.yaml", video_set),
                          ["optim.base_lr=1e30", "optim.warmup_epochs=0", "data.val=null"])
     trainer = Trainer(config, tmp_path / "run", device="cpu", progress=False)
@@ -80,15 +93,14 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(v).all() for v in state["model_state"].values()
                if v.is_floating_point())
     assert state["step"] >= 1
-    # and the CLI says so and fails
-    result = subprocess.run([sys.executable, "-m", "slowfast_edu.cli", "train",
-                             str(tmp_path / "c.yaml"), "--out", str(tmp_path / "cli"), "--quiet",
-                             "optim.base_lr=1e30", "optim.warmup_epochs=0", "data.val=null"],
-                            env=ENV, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1 and "error: the loss became" in result.stderr
+    # and the command says so and fails
+    assert main(["train", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "cli"), "--quiet",
+                 "optim.base_lr=1e30", "optim.warmup_epochs=0", "data.val=null"]) == 1
+    assert "error: the loss became" in capsys.readouterr().err
 
 
-def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_set, tmp_path):
+def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_set, tmp_path,
+                                                                        capsys):
     # no dropout: its masks are drawn per process, the one thing that cannot match
     no_dropout = {"name": "slowfast_tiny", "overrides": {"dropout": 0.0}}
     one = write_config(tmp_path / "one.yaml", video_set, model=no_dropout, train={
@@ -97,12 +109,13 @@ def test_two_process_ddp_matches_one_process_with_the_same_global_batch(video_se
     two = write_config(tmp_path / "two.yaml", video_set, model=no_dropout, train={
         "epochs": 1, "batch_size": 2, "accumulate": 1, "checkpoint_every": 0},
         data={"val": None})
-    train_cli(one, tmp_path / "one")
+    assert main(["train", str(one), "--out", str(tmp_path / "one"), "--quiet",
+                 "--device", "cpu"]) == 0
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
                              "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0",
                              "-m", "slowfast_edu.cli", "train", str(two), "--out",
                              str(tmp_path / "two"), "--quiet", "--device", "cpu"],
-                            env=ENV, capture_output=True, text=True, timeout=300)
+                            env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
     params = [k for k in a if "running" not in k and "num_batches" not in k]
@@ -123,3 +136,20 @@ def test_eval_cli_averages_views_per_video(video_set, tmp_path, capsys):
     report = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert set(report["per_class"]) == {"0", "1"} and report["videos"] == 4
     assert (tmp_path / "eval" / "confusion.png").exists()
+
+
+def test_loader_workers_start_by_spawn_unless_told_otherwise(video_set, tmp_path):
+    # workers forked after threaded decoding in the main process can hang: spawn by default
+    config = load_config(write_config(tmp_path / "c.yaml", video_set, data={"num_workers": 1}))
+    trainer = Trainer(config, tmp_path / "run", device="cpu", progress=False)
+    loader = trainer._loader(trainer.train_set, trainer.sampler)
+    assert loader.multiprocessing_context.get_start_method() == "spawn"
+    # (tests/data/test_kinetics_cache.py runs an epoch through such spawned workers)
+    forked = Trainer(load_config(write_config(tmp_path / "f.yaml", video_set, data={
+        "num_workers": 1, "multiprocessing_context": "fork"})), tmp_path / "f", device="cpu",
+        progress=False)
+    assert forked._loader(forked.train_set).multiprocessing_context.get_start_method() == "fork"
+    assert trainer._loader(trainer.val_set).num_workers == 1
+    config["data"]["num_workers"] = 0  # no workers: no context at all
+    assert Trainer(config, tmp_path / "z", device="cpu", progress=False)._loader(
+        trainer.val_set).multiprocessing_context is None

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import slowfast_edu as se
-from slowfast_edu.train.config import load_config
+from slowfast_edu.train.config import (CONFIG_DIR, ConfigError, find_config, load_config,
+                                        shipped_configs)
 from slowfast_edu.train.loader import ResumableSampler, SeededViews
 from slowfast_edu.train.metrics import VideoScores, topk_correct
 from slowfast_edu.train.optim import build_optimizer, parameter_groups, scaled_lr
@@ -48,12 +49,54 @@ def test_config_defaults_overrides_and_typos(tmp_path):
     assert config["train"]["epochs"] == 5 and config["optim"]["base_lr"] == 0.05
     assert config["model"] == {"name": "slow_tiny", "overrides": {"alpha": 8}, "pretrained": None}
     assert config["optim"]["nesterov"] is True  # a default
-    with pytest.raises(KeyError, match="unknown setting 'train.epoch'.*train.epochs"):
+    with pytest.raises(ConfigError, match="unknown setting 'train.epoch'.*train.epochs"):
         load_config(path, ["train.epoch=2"])
-    with pytest.raises(ValueError, match="not key=value"):
+    with pytest.raises(ConfigError, match="not key=value"):
         load_config(path, ["epochs"])
-    with pytest.raises(FileNotFoundError, match="no config file"):
+    with pytest.raises(ConfigError, match="no config file at .*nope.yaml; the shipped configs "
+                                          "are default_model, kinetics400_8x8_r50"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("override, words", [
+    ("train.batch_size=abc", "train.batch_size must be an integer (default 8), got 'abc'"),
+    ("train.batch_size=2.5", "train.batch_size must be an integer"),
+    ("train.batch_size=0", "train.batch_size must be at least 1"),
+    ("train.epochs=null", "train.epochs cannot be null"),
+    ("optim.base_lr=fast", "optim.base_lr must be a number (default 0.1), got 'fast'"),
+    ("optim.nesterov=1", "optim.nesterov must be true or false"),
+    ("data.flip=yes please", "data.flip must be true or false"),
+    ("train.amp=maybe", "train.amp must be one of 'auto', 'bf16', 'fp16', 'off'"),
+    ("data.short_side=[64]", "data.short_side must be a list [min, max] of two integers"),
+    ("data.num_workers=-1", "data.num_workers must be at least 0"),
+    ("data.multiprocessing_context=threads", "must be one of 'spawn', 'forkserver', 'fork'"),
+    ("data.synthetic={colour: red}", "data.synthetic takes train_per_class"),
+    ("model.overrides=4", "model.overrides is a mapping of model settings"),
+    ("train=3", "train is a section"),
+])
+def test_overrides_are_type_checked_with_the_key_named(override, words):
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [override])
+    assert words in str(error.value) and f"override {override!r}" in str(error.value)
+
+
+def test_numbers_are_numbers():
+    config = load_config(None, ["optim.base_lr=1e-4", "optim.warmup_epochs=2",
+                                "data.synthetic={frames: 16}", "data.synthetic={size: 32}"])
+    assert config["optim"]["base_lr"] == 1e-4 and config["optim"]["warmup_epochs"] == 2.0
+    assert isinstance(config["optim"]["warmup_epochs"], float)
+    assert config["data"]["synthetic"] == {"frames": 16, "size": 32}  # merged, one key at a time
+
+
+def test_a_shipped_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("synthetic_tiny_cpu", "synthetic_tiny_cpu.yaml",
+                 "configs/synthetic_tiny_cpu.yaml"):
+        assert find_config(name) == CONFIG_DIR / "synthetic_tiny_cpu.yaml"
+    assert set(shipped_configs()) == {"default_model", "kinetics400_8x8_r50",
+                                      "kinetics_subset_8x8_r50", "synthetic_tiny_cpu"}
+    (tmp_path / "mine.yaml").write_text("train: {epochs: 2}\n")
+    assert load_config("mine.yaml")["train"]["epochs"] == 2  # a file comes first
 
 
 def test_views_are_averaged_per_video():

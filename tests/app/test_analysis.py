@@ -1,7 +1,9 @@
-"""The app's plain-Python part: models offered, bounded reading, top-5, Grad-CAM, pictures."""
+"""The app's plain-Python part: models offered, bounded reading, top-5, the domain check,
+Grad-CAM, pictures."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -12,12 +14,14 @@ import pytest
 import torch
 
 from slowfast_edu import build_model
-from slowfast_edu.app.inference import analyse, predict
-from slowfast_edu.app.models import (DEFAULT_LABEL, KINETICS_LABEL, AppModel, available_models,
-                                     kinetics_files)
-from slowfast_edu.app.pictures import CELL, GAP, LABEL_WIDTH, TIME_HEIGHT, timeline_grid
-from slowfast_edu.app.window import centred_indices, copy_window, probe, read_centre
+from slowfast_edu.app.analysis import MAX_SECONDS, analyse, explain_top
+from slowfast_edu.app.menu import (DEFAULT_LABEL, KINETICS_LABEL, AppModel, available_models,
+                                   missing_weights_note)
+from slowfast_edu.app.pictures import (CELL, GAP, LABEL_WIDTH, TIME_HEIGHT, shown_columns,
+                                       timeline_grid)
 from slowfast_edu.data import VideoDecodeError, VideoReader, sample_indices
+from slowfast_edu.models import PRESETS
+from slowfast_edu.views import copy_window, probe, read_views, window_indices
 from slowfast_edu.explain import to_frames
 from slowfast_edu.explain.render import slow_positions
 
@@ -32,9 +36,15 @@ def default(one_thread) -> AppModel:
     return available_models()[DEFAULT_LABEL]
 
 
+def read_centre(path, loaded, max_seconds=MAX_SECONDS):
+    """The app's reading of an upload."""
+    return read_views(path, loaded.geometry, max_seconds=max_seconds, arch=loaded.arch)
+
+
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SLOWFAST_EDU_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # nor torch hub's cache
     monkeypatch.delenv("SLOWFAST_EDU_CLASSNAMES_URL", raising=False)
     return tmp_path / "cache"
 
@@ -44,7 +54,9 @@ def empty_cache(tmp_path, monkeypatch):
 def test_offline_menu_is_the_default_model_only(empty_cache):
     models = available_models()
     assert list(models) == [DEFAULT_LABEL] and not models[DEFAULT_LABEL].loaded
-    with pytest.raises(FileNotFoundError, match="never downloads.*SLOWFAST_8x8_R50.pyth"):
+    assert "`slowfast-edu weights download slowfast_8x8_r50`" in missing_weights_note()
+    with pytest.raises(FileNotFoundError, match="never downloads.*SLOWFAST_8x8_R50.pyth.*"
+                                                "slowfast-edu weights download slowfast_8x8_r50"):
         available_models(model="slowfast_8x8_r50")
     with pytest.raises(ValueError, match="unknown model 'resnet50'"):
         available_models(model="resnet50")
@@ -56,7 +68,7 @@ def kinetics_cache(empty_cache, monkeypatch):
     names, and a zoo address where any download would fail; yields the model's weights."""
     from slowfast_edu.models import convert_state_dict
 
-    weights, names = kinetics_files()
+    weights, names = empty_cache / "SLOWFAST_8x8_R50.pyth", empty_cache / "kinetics_classnames.json"
     empty_cache.mkdir()
     names.write_text(json.dumps({f"class {i}": i for i in range(400)}))
     assert list(available_models()) == [DEFAULT_LABEL]  # class names alone are not enough
@@ -72,11 +84,15 @@ def test_kinetics_is_offered_when_both_files_are_cached_and_loads_without_networ
     models = available_models()
     assert list(models) == [DEFAULT_LABEL, KINETICS_LABEL]
     assert not models[KINETICS_LABEL].loaded  # loaded on its first request, not at start-up
-    loaded, classnames, view = models[KINETICS_LABEL].loader()
-    assert classnames[:2] == ["class 0", "class 1"] and len(classnames) == 400
-    assert view == {"num_frames": 32, "sampling_rate": 2, "target_fps": 30.0,
-                    "short_side": 256, "crop_size": 224}
-    assert torch.equal(loaded.head.proj.weight, kinetics_cache.head.proj.weight)
+    assert missing_weights_note() is None
+    loaded = models[KINETICS_LABEL].loader()
+    assert loaded.classnames[:2] == ["class 0", "class 1"] and len(loaded.classnames) == 400
+    # the preset's published view: 32 frames at stride 2, short side 256, crop 256
+    assert loaded.geometry == PRESETS["slowfast_8x8_r50"].geometry
+    g = loaded.geometry
+    assert (g.num_frames, g.sampling_rate, g.test_short_side, g.test_crop_size) == (32, 2, 256, 256)
+    assert loaded.domain is None  # the Kinetics model's check is off
+    assert torch.equal(loaded.network.head.proj.weight, kinetics_cache.head.proj.weight)
     assert list(available_models(model="slowfast_8x8_r50"))[0] == KINETICS_LABEL
 
 
@@ -86,8 +102,11 @@ def test_the_kinetics_model_classifies_and_explains_offline(kinetics_cache, tmp_
     entry = available_models()[KINETICS_LABEL]
     result = analyse(entry, SAMPLE, tmp_path)
     assert len(result.top5) == 5 and set(result.top5) <= {f"class {i}" for i in range(400)}
+    assert result.in_domain is None and result.notice is None
     assert {k: tuple(v.shape) for k, v in result.cams.items()} == {
-        "slow": (1, 1, 8, 224, 224), "fast": (1, 1, 32, 224, 224)}
+        "slow": (1, 1, 8, 256, 256), "fast": (1, 1, 32, 256, 256)}
+    columns = len(shown_columns({"slow": 8, "fast": 32}))  # 19: readable, not 32
+    assert result.frames_image.shape[1] == LABEL_WIDTH + columns * (CELL + GAP)
 
 
 def test_a_checkpoint_comes_first_and_is_loaded_at_start_up(tmp_path, empty_cache):
@@ -98,12 +117,13 @@ def test_a_checkpoint_comes_first_and_is_loaded_at_start_up(tmp_path, empty_cach
     models = available_models(str(checkpoint))
     assert list(models) == ["mine.pt (your checkpoint)", DEFAULT_LABEL]
     entry = models["mine.pt (your checkpoint)"]
-    assert entry.loaded and entry.get()[2] == ["a", "b", "c"]
+    assert entry.loaded and entry.get().classnames == ["a", "b", "c"]
     result = analyse(entry, SAMPLE, tmp_path)  # a Slow-only model: one pathway, 4 frames
     assert len(result.top5) == 3 and list(result.cams) == ["slow"]
     assert result.frames_image.shape == (CELL + GAP + TIME_HEIGHT, LABEL_WIDTH + 4 * (CELL + GAP),
                                          3)
-    np.testing.assert_array_equal(result.times, result.clip.times[[0, 5, 10, 15]])
+    np.testing.assert_array_equal(result.times, result.clip.times[0][[0, 5, 10, 15]])
+    assert result.in_domain is None  # a checkpoint of the trainer carries no domain check
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(Exception, match="broken.pt"):
         available_models(str(tmp_path / "broken.pt"))
@@ -111,11 +131,15 @@ def test_a_checkpoint_comes_first_and_is_loaded_at_start_up(tmp_path, empty_cach
 
 # ------------------------------------------------------------------- reading a bounded window
 
-def test_centred_indices_are_the_explain_commands_centre_view():
-    view = {"num_frames": 16, "sampling_rate": 2, "target_fps": 30.0}
+def test_one_window_is_the_centre_view_and_ten_are_pyslowfasts():
+    geometry = dataclasses.replace(PRESETS["slowfast_tiny"].geometry, tau=8)  # 16 at stride 2
     for frames, fps in ((300, 30.0), (40, 25.0), (7, 30.0), (1, 30.0), (251, 29.97)):
         expected = sample_indices(frames, fps, 16, 2, 30.0, clip_index=1, num_clips=2)
-        assert torch.equal(centred_indices(frames, fps, frames / 2, view), expected)
+        assert torch.equal(window_indices(frames, fps, geometry)[0], expected)
+        assert torch.equal(window_indices(frames, fps, geometry, centre=frames / 2)[0], expected)
+        ten = window_indices(frames, fps, geometry, clips=10)
+        assert torch.equal(ten, torch.stack([sample_indices(frames, fps, 16, 2, 30.0, i, 10)
+                                             for i in range(10)]))
 
 
 def test_a_ten_minute_video_is_read_over_ten_seconds_at_its_centre(make_video, default, tmp_path):
@@ -127,38 +151,34 @@ def test_a_ten_minute_video_is_read_over_ten_seconds_at_its_centre(make_video, d
     with VideoReader(piece) as reader:  # ... to 305 s: 750 of the 18000 frames
         assert reader.num_frames == pytest.approx(25 * 30, abs=4)
         assert read_index(reader.get_frames([600])[0].numpy(), bands=5) == 9000
-    model, _, _, view = default.get()
-    clip = read_centre(path, model.cfg, view)
+    clip = read_centre(path, default.get())
     assert clip.window == (295.0, 305.0) and clip.duration == pytest.approx(600, abs=0.05)
     fast = to_frames(clip.inputs[1][0])  # (16, 64, 64, 3): the frames the Fast pathway saw
     assert [read_index(f, bands=5) for f in fast] == list(range(8992, 9008))  # the centre, 300 s
-    np.testing.assert_allclose(clip.times, np.arange(8992, 9008) / 30, atol=1e-6)
+    np.testing.assert_allclose(clip.times[0], np.arange(8992, 9008) / 30, atol=1e-6)
 
 
 def test_a_long_video_cut_short_is_an_error_naming_it(make_video, default, tmp_path):
     data = make_video("ten_minutes.mp4").read_bytes()
     cut = tmp_path / "cut_short.mp4"
     cut.write_bytes(data[:len(data) * 4 // 10])  # the index says 600 s; the frames stop at ~240
-    model, _, _, view = default.get()
     with pytest.raises(VideoDecodeError, match="cannot decode 'cut_short.mp4': .*truncated"):
-        read_centre(cut, model.cfg, view)
+        read_centre(cut, default.get())
 
 
 def test_a_short_video_is_read_whole_at_its_centre(make_video, default):
-    model, _, _, view = default.get()
-    clip = read_centre(make_video("h264.mp4"), model.cfg, view)  # 120 frames at 25 fps
+    clip = read_centre(make_video("h264.mp4"), default.get())  # 120 frames at 25 fps
     assert clip.window is None and clip.fps == 25 and clip.duration == pytest.approx(4.8)
     expected = sample_indices(120, 25.0, 16, 1, 30.0, clip_index=1, num_clips=2)
     assert [read_index(f) for f in to_frames(clip.inputs[1][0])] == expected.tolist()
 
 
 def test_oversized_frames_are_refused_with_a_reason(make_video, default, monkeypatch):
-    import slowfast_edu.app.window as window
+    import slowfast_edu.views as views
 
-    monkeypatch.setattr(window, "MAX_PIXELS", 64 * 64)  # as if 96 x 64 were 8K
-    model, _, _, view = default.get()
+    monkeypatch.setattr(views, "MAX_PIXELS", 64 * 64)  # as if 96 x 64 were 8K
     with pytest.raises(VideoDecodeError, match="96x64 pixels are too large"):
-        read_centre(make_video("h264.mp4"), model.cfg, view)
+        read_centre(make_video("h264.mp4"), default.get())
 
 
 # -------------------------------------------------------------------- top-5 and Grad-CAM
@@ -175,8 +195,9 @@ def test_analyse_gives_top5_grad_cam_pictures_and_timings(default, tmp_path):
     # one row per pathway, one 96-pixel column per Fast frame, time stamps below
     shape = (TIME_HEIGHT + 2 * (CELL + GAP), LABEL_WIDTH + 16 * (CELL + GAP), 3)
     assert result.frames_image.shape == result.cam_image.shape == shape
-    np.testing.assert_array_equal(result.times, result.clip.times)
+    np.testing.assert_array_equal(result.times, result.clip.times[0])
     assert not np.array_equal(result.frames_image, result.cam_image)
+    assert result.in_domain is True and result.domain_score < 1 and result.notice is None
     with av.open(str(result.animation)) as video:
         frames = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
     assert len(frames) == 16 and frames[0].shape[:2] == (2 * CELL, 2 * 2 * CELL + 4)
@@ -187,13 +208,14 @@ def test_analyse_gives_top5_grad_cam_pictures_and_timings(default, tmp_path):
 
 
 def test_the_inference_model_gives_the_plain_models_probabilities(default):
-    model, fast, _, view = default.get()
-    clip = read_centre(SAMPLE, model.cfg, view)
+    loaded = default.get()
+    model, fast = loaded.network, loaded.inference_network()
+    clip = read_centre(SAMPLE, loaded)
     with torch.no_grad():
         plain = model(clip.inputs).softmax(-1)
         quick = fast(clip.inputs).softmax(-1)
     assert (plain - quick).abs().max() < 1e-5
-    top5, cams, seconds = predict(default, clip)
+    top5, cams, seconds, score = explain_top(default, clip)
     assert list(top5.values())[0] == pytest.approx(float(plain.max()), abs=1e-5)
     assert not model.training and not any(p.grad is not None for p in model.parameters())
 
@@ -201,8 +223,9 @@ def test_the_inference_model_gives_the_plain_models_probabilities(default):
 def test_requests_take_turns_on_a_model(default):
     from concurrent.futures import ThreadPoolExecutor
 
-    model, fast, _, view = default.get()
-    clip = read_centre(SAMPLE, model.cfg, view)
+    loaded = default.get()
+    model, fast = loaded.network, loaded.inference_network()
+    clip = read_centre(SAMPLE, loaded)
     running, most = [0], [0]
 
     def enter(*_):
@@ -217,7 +240,7 @@ def test_requests_take_turns_on_a_model(default):
                                                  net.register_forward_hook(leave))]
     try:
         with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(lambda _: predict(default, clip)[0], range(4)))
+            answers = list(pool.map(lambda _: explain_top(default, clip)[0], range(4)))
     finally:
         for hook in hooks:
             hook.remove()
@@ -237,6 +260,32 @@ def test_timeline_grid_puts_slow_frames_under_their_fast_frames():
     assert (cell(0, 0) == 0).all() and (cell(0, 7) == 70).all()  # Slow frames 0 and 7 ...
     assert (cell(0, 3) == 255).all()  # ... and blank between them
     assert all((cell(1, i) == 10 * i).all() for i in range(8))
+
+
+def test_a_long_fast_clip_shows_every_slow_frame_and_a_readable_selection():
+    assert list(shown_columns({"slow": 4, "fast": 16})) == list(range(16))  # all, up to 16
+    shown = shown_columns({"slow": 8, "fast": 32})  # the Kinetics 8x8 models
+    assert set(slow_positions(8, 32)) <= set(shown) and len(shown) == 19
+    fast = np.stack([np.full((8, 8, 3), i, np.uint8) for i in range(32)])  # frame i is grey i
+    slow = fast[slow_positions(8, 32)]
+    image = timeline_grid({"slow": slow, "fast": fast}, np.arange(32) / 15.0, cell=16)
+    assert image.shape == (TIME_HEIGHT + 2 * (16 + GAP), LABEL_WIDTH + 19 * (16 + GAP), 3)
+    for column, step in enumerate(shown):  # each column shows Fast frame `step` ...
+        left = LABEL_WIDTH + column * (16 + GAP)
+        assert (image[16 + GAP:2 * 16 + GAP, left:left + 16] == step).all()
+        top_row = image[:16, left:left + 16]  # ... and the Slow frame there, if there is one
+        assert (top_row == step).all() if step in slow_positions(8, 32) else (top_row == 255).all()
+
+
+def test_a_real_clip_gets_the_notice_and_a_synthetic_clip_does_not(default, shared_dir):
+    real = analyse(default, shared_dir / "clips" / "arm_wrestling.mp4")
+    assert real.in_domain is False and real.domain_score > 1
+    assert "outside this model's world" in real.notice
+    assert "slowfast-edu weights download slowfast_8x8_r50" in real.notice
+    assert real.summary().startswith("**Not an answer**")
+    synthetic = analyse(default, SAMPLE)
+    assert synthetic.in_domain is True and synthetic.notice is None
+    assert synthetic.summary().startswith("**Processing time")
 
 
 def test_the_output_folder_is_pruned(tmp_path):

@@ -1,0 +1,185 @@
+"""`slowfast-edu train`, `eval` and `lesson pathways`: parse, call the trainer, print.
+
+    slowfast-edu train CONFIG --out DIR [--resume] [--max-steps N] [key=value ...]
+    slowfast-edu eval CONFIG --checkpoint DIR/best.pt [--clips K --crops N]
+    slowfast-edu lesson pathways --out DIR [--check]
+
+CONFIG is a YAML file or the name of a shipped config. A mistake the user can fix raises one of
+the errors that `slowfast_edu.cli.main` prints as a single `error:` line (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ..models import CheckpointError, get_config
+from ..models.weights import load_weights
+from .config import ConfigError, find_config, load_config, resolve_config
+from .datasets import class_names, dataset_from_config, loader, prepare_data
+from .distributed import check_device, cleanup
+from .engine import NonFiniteLossError, Trainer, build_from_config
+from .evaluation import evaluate
+from .lesson import check_lesson, lesson_table, run_pathways_lesson
+from .metrics import plot_confusion
+
+
+def add_train(parser: argparse.ArgumentParser) -> None:
+    """`train CONFIG --out DIR [--resume] [key=value ...]`."""
+    parser.add_argument("config", help="a YAML file, e.g. configs/synthetic_tiny_cpu.yaml, or "
+                        "the name of a shipped config (synthetic_tiny_cpu, default_model, "
+                        "kinetics_subset_8x8_r50, kinetics400_8x8_r50)")
+    parser.add_argument("--out", required=True, help="folder for checkpoints, metrics and plots")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="config overrides, e.g. train.epochs=2 optim.base_lr=0.05")
+    parser.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train from a YAML config; resumable with --resume."""
+    overrides = list(args.overrides)
+    if args.max_steps is not None:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    config = load_config(args.config, overrides)
+    last = Path(args.out) / "last.pt"
+    if last.exists() and not args.resume:  # a second run there would overwrite the first
+        raise ConfigError(f"{args.out} already holds a run ({last}): continue it with --resume, "
+                          f"or give another --out (delete the folder to start again there)")
+    trainer = None
+    try:
+        trainer = Trainer(config, args.out, resume=args.resume, device=args.device,
+                          progress=not args.quiet, source=find_config(args.config))
+        results = trainer.fit()
+    except NonFiniteLossError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if trainer is None:
+            raise
+        kept = (f"{Path(args.out) / 'last.pt'} holds step {trainer.saved_step}: continue with "
+                f"--resume" if trainer.saved_step is not None else "no checkpoint was written")
+        print(f"\ninterrupted at step {trainer.step}; {kept}", file=sys.stderr)
+        return 130
+    finally:
+        cleanup()
+    if trainer.ctx.is_main:
+        results.pop("per_class", None)
+        print(json.dumps(results, indent=2))
+        print(_checkpoints_note(Path(args.out), trainer), file=sys.stderr)
+    return 0
+
+
+def _checkpoints_note(out: Path, trainer) -> str:
+    """Which checkpoints a run left, and why best.pt may be missing."""
+    line = f"wrote {out / 'last.pt'} (step {trainer.step})"
+    if (out / "best.pt").exists():
+        return line + f" and {out / 'best.pt'} (val top-1 {100 * trainer.best_top1:.1f}%)"
+    why = ("the config has no data.val" if trainer.val_set is None else
+           f"validation runs at the end of every {trainer.config['train']['eval_every']} "
+           f"epoch(s), and this run stopped at step {trainer.step}, in epoch {trainer.epoch + 1}")
+    return line + f"; no best.pt: {why} (eval uses last.pt then)"
+
+
+def add_eval(parser: argparse.ArgumentParser) -> None:
+    """`eval CONFIG --checkpoint FILE [--clips K --crops N]`."""
+    parser.add_argument("config", help="the config the model was trained with (a file or a "
+                        "shipped config's name)")
+    parser.add_argument("--checkpoint", required=True, help="best.pt or last.pt of a run (or "
+                        "the run's folder: its best.pt, else last.pt)")
+    parser.add_argument("--clips", type=int, default=None, help="temporal views (default 10)")
+    parser.add_argument("--crops", type=int, default=None, help="spatial views (default 3)")
+    parser.add_argument("--out", default=None, help="folder for eval.json and the confusion "
+                        "matrix")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("overrides", nargs="*", metavar="key=value")
+    parser.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Multi-view evaluation of a checkpoint on the config's validation list."""
+    config = resolve_config(load_config(args.config, args.overrides))
+    data = config["data"]
+    if not data["val"]:
+        raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
+                          "data.val=path/to/val.csv")
+    check_device(args.device)
+    checkpoint = checkpoint_to_evaluate(args.checkpoint)
+    prepare_data(config, source=find_config(args.config))
+    model = build_from_config(config, len(class_names(config)), pretrained=False)
+    load_weights(model, checkpoint)  # a CheckpointError now, before any video is decoded
+    alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
+    views = args.clips or data["eval_clips"], args.crops or data["eval_crops"]
+    dataset = dataset_from_config(data, data["val"], "test", alpha, *views)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    results = evaluate(model.to(device), loader(dataset, data, config["train"]["batch_size"]),
+                       len(dataset.classnames), device)
+    skipped = dataset.pop_skipped()
+    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views: "
+          f"top-1 {100 * results['top1']:.2f}%, top-5 {100 * results['top5']:.2f}%"
+          + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        plot_confusion(results["confusion"], dataset.classnames, out / "confusion.png")
+        per_class = dict(zip(dataset.classnames, results["per_class"]))
+        (out / "eval.json").write_text(json.dumps(
+            {"top1": results["top1"], "top5": results["top5"], "videos": results["videos"],
+             "per_class": per_class, "skipped": skipped}, indent=2))
+    return 0
+
+
+def checkpoint_to_evaluate(path: str | Path) -> Path:
+    """`path`, or for a run's folder its best.pt (else last.pt), or the last.pt beside a best.pt
+    that a short run never wrote; says so in one line when it is not the file named."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if path.is_file():
+        return path
+    if path.is_dir() and (path / "best.pt").is_file():
+        return path / "best.pt"
+    if (path.is_dir() or path.name == "best.pt") and (folder / "last.pt").is_file():
+        print(f"note: {folder / 'best.pt'} does not exist (a run writes it when it validates, at "
+              f"the end of an epoch; this one stopped earlier): evaluating "
+              f"{folder / 'last.pt'}, the run's latest weights", file=sys.stderr)
+        return folder / "last.pt"
+    raise CheckpointError(f"no checkpoint at {path}" + (
+        f" (the folder has {', '.join(sorted(p.name for p in folder.glob('*.pt')))})"
+        if folder.is_dir() and any(folder.glob("*.pt")) else ""))
+
+
+def add_lesson(parser: argparse.ArgumentParser) -> None:
+    """`lesson pathways --out DIR [--data DIR] [--check] [key=value ...]`."""
+    lesson_sub = parser.add_subparsers(dest="lesson", required=True)
+    pathways = lesson_sub.add_parser("pathways", help="SlowFast vs Slow-only vs Fast-only on "
+                                     "the synthetic set, equal budgets, on a CPU")
+    pathways.add_argument("--out", required=True)
+    pathways.add_argument("--data", default=None, help="an existing synthetic set (default: "
+                          "generate one in OUT/data)")
+    pathways.add_argument("--check", action="store_true", help="then check the run against "
+                          "the lesson's goals (exit 1 if one is missed)")
+    pathways.add_argument("--quiet", action="store_true")
+    pathways.add_argument("overrides", nargs="*", metavar="key=value")
+    pathways.set_defaults(func=cmd_lesson_pathways)
+
+
+def cmd_lesson_pathways(args: argparse.Namespace) -> int:
+    """Run the pathway lesson, print its table and, with --check, its goals."""
+    results = run_pathways_lesson(args.out, args.data, args.overrides, not args.quiet)
+    print(lesson_table(results))
+    if not args.check:
+        return 0
+    run = json.loads((Path(args.out) / "run.json").read_text())
+    met, missed = check_lesson(results, run)
+    for line in met:
+        print(f"  ok      {line}")
+    for line in missed:
+        print(f"  MISSED  {line}")
+    return 1 if missed else 0
