@@ -65,5 +65,12 @@ lesson-detection: $(STAMP)
 	cp runs/lesson_detection/results.md docs/lesson_detection_table.md
 	cp runs/lesson_detection/results.png docs/lesson_detection.png
 
+# Every notebook in full mode, as a student runs it (a fresh kernel, every cell), timed one by one
+# into docs/notebooks.md with the date, the CPU and the load average (issue 13: each but 06 within
+# 10 minutes on 2 CPU cores). About an hour; run it on a quiet machine.
+.PHONY: notebooks-full
+notebooks-full: $(STAMP)
+	$(BIN)/slowfast-edu notebooks full --out docs/notebooks.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -9,6 +9,11 @@ still raises `NotImplementedError`) raises `ExerciseNotDone` instead of a confus
     check_close(my_indices, sample_indices(...), "Slow frame indices")
     check_grad(MyBottleneck(...), x, reference=Bottleneck(...))
     check_parameters(student, reference); copy_weights(reference, student)
+
+These compare one answer with one expected value. The course's exercises are graded by the checks
+of `slowfast_edu.exercises`, built on these: they run the student's code on settings the notebook
+never shows, refuse the library's own code handed back, subclassed or called
+(`slowfast_edu.notebooks.own_work`), and name the mistake they recognise.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ matplotlib backend (inline or ipympl alike).
 
 The time slider runs along the finest pathway's frames (the Fast ones in a SlowFast); the Slow
 pathway shows its frame nearest in time, as in `render.side_by_side`.
+
+Two more widgets for the first notebooks: `sampling_explorer` (which frames each pathway sees as
+T, tau and alpha change, notebook 01) and `cost_calculator` (parameters and GFLOPs as alpha, beta,
+the fusion, the depth and T change, notebook 04), over the plain functions of `sampling_view` and
+`cost`.
 """
 
 from __future__ import annotations
@@ -166,4 +171,103 @@ def explore(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
                         widgets.HBox([controls["pathway"], controls["stage"], controls["channel"],
                                       controls["gradcam"]]), image, caption])
     box.explorer_state, box.controls, box.image, box.redraw = state, controls, image, update
+    return box
+
+
+def sampling_explorer(frames: np.ndarray | None = None, fps: float = 30.0, T: int = 8,
+                      tau: int = 8, alpha: int = 4):
+    """Controls for T, tau and alpha over `sampling_view.sampling_figure`: the frames each
+    pathway sees, on a time line, with pictures of the Slow ones (`frames`: (N, H, W, 3)).
+
+    The returned VBox has `.controls` (name -> widget), `.image`, `.caption` and `.redraw()`.
+    """
+    import ipywidgets as widgets
+
+    from .sampling_view import figure_png, sampling_figure
+
+    controls = {
+        "T": widgets.IntSlider(value=T, min=1, max=16, description="T"),
+        "tau": widgets.Dropdown(options=[1, 2, 4, 8, 16, 32], value=tau, description="tau"),
+        "alpha": widgets.Dropdown(options=[1, 2, 4, 8, 16], value=alpha, description="alpha"),
+    }
+    image = widgets.Image(format="png", layout=widgets.Layout(width="900px"))
+    caption = widgets.Label()
+
+    def redraw(_change=None) -> None:
+        t, stride, a = (controls[k].value for k in ("T", "tau", "alpha"))
+        if stride % a:
+            caption.value = (f"tau={stride} is not a multiple of alpha={a}: the Fast stride "
+                             f"tau/alpha = {stride / a:g} is not a whole number of frames")
+            return
+        image.value = figure_png(sampling_figure(t, stride, a, frames, fps))
+        caption.value = (f"Slow: {t} frames, one every {stride}; Fast: {a * t} frames, one "
+                         f"every {stride // a}; the window: {t * stride} frames "
+                         f"({t * stride / fps:.2f} s)")
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    box = widgets.VBox([widgets.HBox(list(controls.values())), image, caption])
+    box.controls, box.image, box.caption, box.redraw = controls, image, caption, redraw
+    return box
+
+
+def cost_calculator(preset: str = "slowfast_4x16_r50", size: int = 256, diagram: bool = True):
+    """Controls for alpha, beta, the fusion, the depth and T over `cost.network_cost`: the
+    parameters and GFLOPs per view of the network, split by part, and (`diagram`) its drawing.
+
+    The returned VBox has `.controls`, `.table` (an HTML widget), `.picture` and `.redraw()`.
+    """
+    import ipywidgets as widgets
+
+    from ..diagram import diagram_image
+    from ..models import FUSIONS, get_config
+    from .cost import cost_table, network_cost
+
+    base = get_config(preset)
+    controls = {
+        "alpha": widgets.Dropdown(options=[2, 4, 8, 16], value=base.alpha, description="alpha"),
+        "beta_inv": widgets.Dropdown(options=[4, 6, 8, 12, 16, 32], value=base.beta_inv,
+                                     description="1/beta"),
+        "fusion": widgets.Dropdown(options=list(FUSIONS), value=base.fusion,
+                                   description="fusion"),
+        "depth": widgets.Dropdown(options=[50, 101], value=base.depth, description="depth",
+                                  disabled=base.stage_blocks is not None),
+        "slow_frames": widgets.Dropdown(options=[2, 4, 8, 16], value=base.slow_frames,
+                                        description="T"),
+    }
+    table = widgets.HTML()
+    picture = widgets.Image(format="png", layout=widgets.Layout(width="900px"))
+    reference = network_cost(preset, size)
+
+    def redraw(_change=None) -> None:
+        overrides = {k: c.value for k, c in controls.items() if not c.disabled}
+        try:
+            cost = network_cost(preset, size, **overrides)
+        except ValueError as e:  # e.g. time-to-channel sum needs alpha = 1/beta
+            table.value = f"<b>This network cannot be built:</b> {e}"
+            return
+        rows = cost_table(cost).splitlines()
+        html = ["<table>"] + [
+            "<tr>" + "".join(f"<td style='padding:0 8px'>{cell.strip()}</td>"
+                             for cell in row.strip("|").split("|")) + "</tr>"
+            for i, row in enumerate(rows) if i != 1] + ["</table>"]
+        table.value = (f"<b>{preset}</b> with {overrides}, one {size} x {size} view: "
+                       f"{cost['params'] / reference['params']:.2f}x the parameters and "
+                       f"{cost['gflops'] / reference['gflops']:.2f}x the GFLOPs of the preset"
+                       + "".join(html).replace("**", ""))
+        if diagram:
+            from PIL import Image
+
+            buffer = io.BytesIO()
+            Image.fromarray(diagram_image(preset, size, **overrides)).save(buffer, format="PNG")
+            picture.value = buffer.getvalue()
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    box = widgets.VBox([widgets.HBox(list(controls.values())[:3]),
+                        widgets.HBox(list(controls.values())[3:]), table] +
+                       ([picture] if diagram else []))
+    box.controls, box.table, box.picture, box.redraw = controls, table, picture, redraw
     return box

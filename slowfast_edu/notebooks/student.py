@@ -1,43 +1,35 @@
-"""The student version of the course notebooks: the same notebooks without the solutions.
+"""The student version of the course notebooks: the same notebooks without solutions or answers.
 
-The repository keeps the instructor version: every exercise's solution sits in a code cell between
-the lines `# BEGIN SOLUTION` and `# END SOLUTION`. The student version replaces each such block by
-`raise NotImplementedError("Exercise N: ...")` at the block's indentation (the title comes from the
-exercise's "### Exercise N: ..." markdown cell above it), with all outputs cleared.
+The repository keeps the instructor version in `notebooks/` (see `course.py` for the markers).
+The student version, generated into `notebooks/student/` and committed there so that Colab can open
+it, differs from it in exactly these ways:
 
-    slowfast-edu notebooks student --out student_notebooks/
+- each `# BEGIN SOLUTION` ... `# END SOLUTION` block becomes `raise NotImplementedError("Exercise N:
+  ...")` at the block's indentation;
+- each `**Answer.**` cell becomes an empty `**Your answer.**` cell for the student to fill in;
+- the Colab badge and the Colab set-up cell open `notebooks/student/`, and relative links (the
+  glossary) point one folder up;
+- outputs are cleared, and the metadata says which notebook, exercise, check and question each
+  cell is (`{"slowfast_edu": {...}}`), which is how `slowfast-edu notebooks grade` finds them.
+
+    slowfast-edu notebooks student            # notebooks/ -> notebooks/student/
 """
 
 from __future__ import annotations
 
-import argparse
+import copy
 import re
-import sys
 from pathlib import Path
+from typing import Any
 
-import nbformat
+from .course import (ANSWER, BEGIN, END, META, SolutionMarkerError, exercises, list_notebooks,
+                     numbering_errors, questions)
 
-BEGIN = "# BEGIN SOLUTION"
-END = "# END SOLUTION"
-_EXERCISE_TITLE = re.compile(r"^#+\s*(Exercise\s+\d+\s*:.*?)\s*$", re.MULTILINE)
-
-
-class SolutionMarkerError(ValueError):
-    """A notebook's BEGIN/END SOLUTION markers do not pair up."""
-
-
-def list_notebooks(src_dir: str | Path) -> list[Path]:
-    """The notebooks in `src_dir` in course order (by file name; Jupyter checkpoints skipped)."""
-    src = Path(src_dir)
-    if not src.is_dir():
-        raise FileNotFoundError(f"{src} is not a folder of notebooks")
-    return sorted(p for p in src.glob("*.ipynb") if p.is_file())
-
-
-def is_exercise_cell(cell: nbformat.NotebookNode) -> bool:
-    """True for a code cell holding a solution block."""
-    return cell.cell_type == "code" and any(line.strip().startswith(BEGIN)
-                                            for line in cell.source.splitlines())
+STUDENT_DIR = "student"  # the student version's folder, inside the instructor's
+YOUR_ANSWER = "**Your answer.** *(double-click this cell and write your answer here)*"
+_BADGE = re.compile(r"(colab\.research\.google\.com/github/[^)\s]*?/notebooks/)([^/)\s]+\.ipynb)")
+_COLAB_CD = re.compile(r"^(\s*%cd\s+\S*/notebooks)/?\s*$", re.MULTILINE)
+_RELATIVE_LINK = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#|/)([^)\s]+)\)")
 
 
 def strip_solution(source: str, message: str, where: str = "cell") -> str:
@@ -74,7 +66,7 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def clear_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def clear_outputs(nb: Any) -> Any:
     """Remove outputs, execution counts and saved widget state, in place; returns `nb`."""
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -85,25 +77,60 @@ def clear_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """A copy of `nb` with its solutions removed and its outputs cleared."""
-    nb = clear_outputs(nbformat.from_dict(nb))
-    title = "Exercise: write your solution here"
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown":
-            found = _EXERCISE_TITLE.findall(cell.source)
-            title = found[-1] if found else title
-        elif cell.cell_type == "code":
-            cell.source = strip_solution(cell.source, title, f"{name}, cell {index}")
+def student_links(source: str) -> str:
+    """A markdown cell's Colab badge and relative links as seen from `notebooks/student/`."""
+    source = _BADGE.sub(lambda m: m.group(1) + f"{STUDENT_DIR}/" + m.group(2)
+                        if not m.group(1).endswith(f"/{STUDENT_DIR}/") else m.group(0), source)
+    return _RELATIVE_LINK.sub(lambda m: f"](../{m.group(1)})", source)
+
+
+def student_notebook(nb: Any, name: str = "notebook") -> Any:
+    """A copy of `nb` without solutions, answers or outputs, set up to run from
+    `notebooks/student/`; `name` is the notebook's file name (for errors and the metadata)."""
+    import nbformat
+
+    nb = clear_outputs(nbformat.from_dict(copy.deepcopy(nb)))
+    for index, cell in enumerate(nb.cells):  # broken markers first, named precisely
         if cell.cell_type != "code" and (BEGIN in cell.source or END in cell.source):
             raise SolutionMarkerError(f"{name}, cell {index}: a solution marker in a "
                                       f"{cell.cell_type} cell (only code cells hold solutions)")
+        if cell.cell_type == "code":
+            strip_solution(cell.source, "", f"{name}, cell {index}")
+    errors = numbering_errors(nb, name)
+    if errors:
+        raise SolutionMarkerError("; ".join(errors) + " (run `slowfast-edu notebooks renumber`)")
+    found, asked = exercises(nb, name), questions(nb, name)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = student_links(cell.source)
+        elif '"google.colab" in sys.modules' in cell.source:
+            cell.source = _COLAB_CD.sub(lambda m: f"{m.group(1)}/{STUDENT_DIR}", cell.source)
+    for exercise in found:
+        cell = nb.cells[exercise.cell]
+        cell.source = strip_solution(cell.source, exercise.title, f"{name}, cell {exercise.cell}")
+        cell.metadata[META] = {"exercise": exercise.number, "points": exercise.points}
+        if exercise.check >= 0:
+            nb.cells[exercise.check].metadata[META] = {"check": exercise.number}
+    for question in asked:
+        cell = nb.cells[question.answer]
+        cell.source = YOUR_ANSWER
+        cell.metadata[META] = {"question": question.number, "points": question.points}
+    nb.metadata[META] = {"notebook": Path(name).stem, "version": "student"}
     return nb
 
 
-def make_student_version(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write every notebook of `src_dir` to `out_dir` without solutions or outputs."""
-    src, out = Path(src_dir), Path(out_dir)
+def is_student_notebook(nb: Any) -> bool:
+    """True for a notebook `student_notebook` wrote."""
+    return nb.metadata.get(META, {}).get("version") == "student"
+
+
+def make_student_version(src_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """Write every notebook of `src_dir` to `out_dir` (default: `src_dir/student`) without
+    solutions, answers or outputs; remove student notebooks there whose source is gone."""
+    import nbformat
+
+    src = Path(src_dir)
+    out = Path(out_dir) if out_dir is not None else src / STUDENT_DIR
     notebooks = list_notebooks(src)
     if not notebooks:
         raise FileNotFoundError(f"no .ipynb notebooks in {src}")
@@ -118,28 +145,18 @@ def make_student_version(src_dir: str | Path, out_dir: str | Path) -> list[Path]
     written = []
     for path, nb in zip(notebooks, students):
         nbformat.validate(nb)
-        nbformat.write(nb, out / path.name)
-        written.append(out / path.name)
+        target = out / path.name
+        text = nbformat.writes(nb) + "\n"
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+        written.append(target)
+    names = {p.name for p in notebooks}
+    for stale in list_notebooks(out):
+        if stale.name not in names and is_student_notebook(nbformat.read(stale, as_version=4)):
+            stale.unlink()
     return written
 
 
-def add_notebooks_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the `notebooks` subcommands to `parser`; returns `parser`."""
-    sub = parser.add_subparsers(dest="notebooks_command", required=True)
-    student = sub.add_parser("student", help="write the student version (solutions removed)")
-    student.add_argument("--out", required=True, help="folder for the student notebooks")
-    student.add_argument("--src", default="notebooks", help="the instructor notebooks "
-                         "(default: notebooks/)")
-    student.set_defaults(func=run_student)
-    return parser
-
-
-def run_student(args: argparse.Namespace) -> int:
-    """Run `notebooks student`; 0 on success, 2 for a missing folder or broken markers."""
-    try:
-        written = make_student_version(args.src, args.out)
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(written)} student notebooks to {args.out}")
-    return 0
+def answer_texts(nb: Any) -> list[str]:
+    """The instructor's answers of `nb` (without the `**Answer.**` marker)."""
+    return [nb.cells[q.answer].source.lstrip()[len(ANSWER):].strip() for q in questions(nb)]

@@ -123,7 +123,9 @@ class Trainer:
                                                                                 self.progress)
 
         cuda = self.ctx.device.type == "cuda"
-        self.channels_last = cuda and train["channels_last"]
+        # channels-last on CPU too: oneDNN's 3D convolutions then take the thin Fast pathway's
+        # layers off the slow im2col path (benchmarks/cpu_train.py: ~1.4x per training step)
+        self.channels_last = bool(train["channels_last"])
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last_3d)
         amp_dtype = None

@@ -1,4 +1,8 @@
-"""The course notebooks as the tests see them: paths, the instructor versions, exercise cells."""
+"""The course notebooks as the tests see them: discovered, never listed by hand.
+
+A notebook added to notebooks/ (NN_name.ipynb), an exercise or a question added to a notebook, is
+found and tested without editing any test.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from slowfast_edu.notebooks import is_exercise_cell, list_notebooks
+from slowfast_edu.notebooks import STUDENT_DIR, exercises as course_exercises, list_notebooks
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-COURSE = [  # the issue's order; every notebook of the course must exist
-    "00_setup_and_tour", "01_video_as_data", "02_building_blocks",
-    "03_two_pathways_and_lateral_connections", "04_the_full_network", "05_training_on_cpu",
-    "06_training_on_kinetics_gpu", "07_pathway_activations", "08_gradcam_over_time",
-    "09_ablations", "10_the_demo",
-]
+STUDENT = NOTEBOOKS / STUDENT_DIR
 PATHS = list_notebooks(NOTEBOOKS) if NOTEBOOKS.is_dir() else []
-CHECK_CALL = r"\bcheck_(shape|close|grad|parameters)\("
+CHECK_CALL = r"\bcheck_\w+\("  # slowfast_edu.checks or slowfast_edu.exercises
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -26,14 +25,8 @@ def read(path: Path) -> nbformat.NotebookNode:
 
 
 def exercises(nb: nbformat.NotebookNode) -> list[tuple[int, int]]:
-    """(exercise cell index, index of the code cell after it) for every exercise of `nb`."""
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    pairs = []
-    for i in code:
-        if is_exercise_cell(nb.cells[i]):
-            following = [j for j in code if j > i]
-            pairs.append((i, following[0] if following else -1))
-    return pairs
+    """(exercise cell index, index of its check cell) for every exercise of `nb`."""
+    return [(e.cell, e.check) for e in course_exercises(nb)]
 
 
 @pytest.fixture(params=PATHS, ids=[p.stem for p in PATHS])

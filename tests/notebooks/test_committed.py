@@ -1,15 +1,16 @@
-"""How every notebook is committed: no outputs, the course's header, Colab set-up, smoke switch."""
+"""How every instructor notebook is committed: no outputs, the course's header with its Colab badge
+and the glossary, the Colab set-up, the smoke switch, exercises with checks and points, questions
+with answers. Everything is discovered from the notebooks themselves."""
 
 from __future__ import annotations
 
 import re
 
 import nbformat
-import pytest
 
-from slowfast_edu.notebooks import BEGIN, END, student_notebook
+from slowfast_edu.notebooks import BEGIN, END, exercises, numbering_errors, questions
 
-from .conftest import CHECK_CALL, COURSE, NOTEBOOKS, PATHS, exercises, read
+from .conftest import CHECK_CALL, NOTEBOOKS, PATHS, read
 
 COLAB_CELL = '''# Colab: fetch the course (notebooks, configs, sample clips) and install it; elsewhere this cell does nothing
 import sys
@@ -19,10 +20,17 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/slowfast-edu")  # the editable install, without restarting the kernel
     %cd /content/slowfast-edu/notebooks'''
 SMOKE_LINE = 'SMOKE = os.environ.get("SLOWFAST_EDU_SMOKE") == "1"'
+BADGE = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+         "(https://colab.research.google.com/github/slowfast-edu/slowfast-edu/blob/main/"
+         "notebooks/{folder}{name})")
 
 
-def test_the_course_has_every_notebook_in_order():
-    assert [p.stem for p in PATHS] == COURSE, f"notebooks/ holds {[p.name for p in PATHS]}"
+def test_the_course_is_numbered_from_00_without_gaps():
+    numbers = [p.stem[:2] for p in PATHS]
+    assert PATHS and numbers == [f"{i:02d}" for i in range(len(PATHS))], \
+        f"notebooks/ holds {[p.name for p in PATHS]}"
+    for path in PATHS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+", path.stem), path.name
 
 
 def test_committed_without_outputs_counts_or_widget_state(notebook_path):
@@ -36,18 +44,18 @@ def test_committed_without_outputs_counts_or_widget_state(notebook_path):
     assert not [i for i, c in enumerate(nb.cells) if "execution" in c.metadata], \
         f"{notebook_path.name}: cells keep execution timing metadata"
     assert nb.metadata.kernelspec.name == "python3"
+    assert "slowfast_edu" not in nb.metadata, "instructor notebooks carry no student metadata"
 
 
-def test_header_badge_and_learning_goals(notebook_path):
+def test_header_badge_glossary_goals_and_summary(notebook_path):
     nb = read(notebook_path)
     first = nb.cells[0]
     number = notebook_path.stem[:2]
-    assert re.fullmatch(r"\d\d_[a-z0-9_]+", notebook_path.stem), notebook_path.name
     assert first.cell_type == "markdown" and first.source.startswith(f"# {number} · ")
-    badge = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-             "(https://colab.research.google.com/github/slowfast-edu/slowfast-edu/blob/main/"
-             f"notebooks/{notebook_path.name})")
-    assert badge in first.source, f"{notebook_path.name}: no Colab badge pointing to itself"
+    assert BADGE.format(folder="", name=notebook_path.name) in first.source, \
+        f"{notebook_path.name}: no Colab badge pointing to itself"
+    assert "](GLOSSARY.md)" in first.source, f"{notebook_path.name}: no link to the glossary"
+    assert (NOTEBOOKS / "GLOSSARY.md").is_file()
     assert "**Learning goals**" in first.source
     last = nb.cells[-1]
     assert last.cell_type == "markdown" and re.search(r"^#+ Summary", last.source, re.M), \
@@ -62,31 +70,23 @@ def test_colab_install_cell_and_smoke_switch(notebook_path):
     assert SMOKE_LINE in setup.source and "torch.manual_seed(0)" in setup.source
 
 
-def test_every_exercise_has_a_title_a_check_and_a_student_version(notebook_path):
+def test_every_exercise_has_a_title_a_check_and_points(notebook_path):
     nb = read(notebook_path)
-    student = student_notebook(nb, notebook_path.name)
-    titles = [m.group(1) for c in nb.cells if c.cell_type == "markdown"
-              for m in re.finditer(r"^#+\s*Exercise (\d+):", c.source, re.M)]
-    pairs = exercises(nb)
-    assert titles == [str(n) for n in range(1, len(titles) + 1)], \
-        f"{notebook_path.name}: exercises numbered {titles}"
-    assert len(pairs) >= len(titles), f"{notebook_path.name}: an exercise without a solution"
-    for cell, check in pairs:
-        assert check != -1 and re.search(CHECK_CALL, nb.cells[check].source), \
-            f"{notebook_path.name}, cell {cell}: the exercise is not followed by a check cell"
-        source = student.cells[cell].source
-        assert BEGIN not in source and END not in source
-        assert re.search(r'raise NotImplementedError\(["\']Exercise \d+: ', source), source
-        assert len(source) < len(nb.cells[cell].source)
-    changed = [i for i, (a, b) in enumerate(zip(nb.cells, student.cells)) if a.source != b.source]
-    assert changed == [cell for cell, _ in pairs], "only the exercise cells differ"
+    assert not numbering_errors(nb, notebook_path.name)
+    for e in exercises(nb, notebook_path.name):
+        assert e.title.startswith(f"Exercise {e.number}:")
+        assert e.check != -1 and re.search(CHECK_CALL, nb.cells[e.check].source), \
+            f"{notebook_path.name}, cell {e.cell}: the exercise is not followed by a check cell"
+        assert BEGIN not in nb.cells[e.check].source and END not in nb.cells[e.check].source
+        assert e.points > 0
 
 
-@pytest.mark.parametrize("name", ["00_setup_and_tour", "01_video_as_data", "02_building_blocks",
-                                  "03_two_pathways_and_lateral_connections",
-                                  "04_the_full_network"])
-def test_the_notebooks_of_part_one_exist_with_their_exercises(name):
-    path = NOTEBOOKS / f"{name}.ipynb"
-    assert path.is_file()
-    expected = {"01": 1, "02": 2, "03": 3}.get(name[:2], 0)  # Exercise cells per notebook
-    assert len(exercises(read(path))) == expected
+def test_every_notebook_asks_conceptual_questions_with_answers(notebook_path):
+    nb = read(notebook_path)
+    asked = questions(nb, notebook_path.name)
+    assert asked, f"{notebook_path.name}: no conceptual question (**Question 1.** + **Answer.**)"
+    for q in asked:
+        answer = nb.cells[q.answer].source
+        assert len(answer) > 80, f"{notebook_path.name}, cell {q.answer}: a one-line answer?"
+    summary = len(nb.cells) - 1
+    assert all(q.answer < summary for q in asked)
