@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,7 +46,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from .ava import AvaBox, read_annotations, read_excluded, read_proposals
-from .kinetics import VIDEO_SUFFIXES, decode_whole_videos
+from .kinetics import VIDEO_SUFFIXES, _remove_log_dir, decode_whole_videos
 from .sampling import pack_pathways, window_length
 from .transforms import MEAN, STD
 from .video import VideoDecodeError, VideoReader
@@ -189,8 +191,13 @@ class AvaDataset(Dataset):
         self.transform = v2.Compose([*steps, v2.ClampBoundingBoxes(),
                                      v2.ToDtype(torch.float32, scale=True),
                                      v2.Normalize(MEAN, STD)])
-        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="slowfast_edu_skipped_"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        # failures are appended to files, so DataLoader workers can report them too; our own
+        # folder is made on the first failure and removed by pop_skipped or with the dataset
+        self._own_log_dir = log_dir is None
+        self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.gettempdir()) / (
+            f"slowfast_edu_skipped_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+        if self._own_log_dir:  # only in the process that made it (not in forked workers)
+            weakref.finalize(self, _remove_log_dir, self.log_dir, os.getpid())
         self.cache: dict[str, tuple[torch.Tensor, float] | Exception] | None = None
         if cache:  # every frame of every video, decoded once (small sets: the synthetic one)
             files = [v for v, p in self.paths.items() if p is not None and p.is_file()]
@@ -269,6 +276,7 @@ class AvaDataset(Dataset):
             except (VideoDecodeError, OSError) as e:
                 key = self.key_frames[index]
                 reason = str(e).replace("\n", " ")
+                self.log_dir.mkdir(parents=True, exist_ok=True)
                 with open(self.log_dir / f"skipped-{os.getpid()}.tsv", "a", encoding="utf-8") as f:
                     f.write(f"{self.paths[key.video_id]}\t{key.timestamp}\t{reason}\n")
                 # another key frame instead: random in training, the next one in testing
@@ -285,6 +293,8 @@ class AvaDataset(Dataset):
                 path, timestamp, reason = line.split("\t", 2)
                 skipped[f"{path} at {timestamp} s"] = reason
             log.unlink()
+        if self._own_log_dir:
+            _remove_log_dir(self.log_dir, os.getpid())
         return skipped
 
     def __repr__(self) -> str:
