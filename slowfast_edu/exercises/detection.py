@@ -68,8 +68,8 @@ def check_roi_align(my_roi_align: Callable) -> None:
                    hint or "sample each bin at the centres of a sampling_ratio x sampling_ratio "
                    "grid, bilinear between the four cells around each point, after "
                    "multiplying the box by spatial_scale")
-    print(f"✓ {name}: equal to torchvision's roi_align on {len(ROI_SETTINGS)} boxes (one touching "
-          f"the border, one smaller than a cell, one partly outside)")
+    print(f"✓ {name}: equal to torchvision's roi_align on {len(ROI_SETTINGS)} boxes (one "
+          f"touching the border, one smaller than a cell, one partly outside)")
 
 
 IOU_CASES = [((0.0, 0.0, 4.0, 4.0), (2.0, 2.0, 6.0, 6.0)),

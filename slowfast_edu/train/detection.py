@@ -4,7 +4,7 @@ A config trains a detector when its model's head is the RoI head (`head: detecti
 `*_detection` presets). Its data section then names AVA-format files (`slowfast_edu.data.ava`):
 
     data:
-      train: DIR/train.csv           # AVA annotation rows (video_id, timestamp, box, action_id, ...)
+      train: DIR/train.csv           # AVA annotation rows (video_id, timestamp, box, action, ...)
       val: DIR/val.csv
       video_root: DIR/videos         # {video_id}.mp4 or a {video_id}/ folder of frames
       classnames: DIR/label_map.pbtxt  # the label map; a JSON list of names means ids 1, 2, ...
