@@ -19,9 +19,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# the notebooks too, in smoke mode, with a kernel of this venv's python (--nbval-current-env)
+# the notebooks too, in smoke mode, with a kernel of this venv's python (--nbval-current-env);
+# two workers (pytest-xdist), each test file (each notebook: its cells share one kernel) on one
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	SLOWFAST_EDU_SMOKE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
+	SLOWFAST_EDU_SMOKE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+		-n $(TEST_WORKERS) --dist loadscope
 
 demo: $(STAMP)
 	$(BIN)/slowfast-edu demo
