@@ -27,8 +27,8 @@ from ..models.loading import from_network
 from ..predict import out_of_world_notice, score_views
 from ..views import read_views
 from .gradcam import MODES, grad_cam
-from .render import (grid_figure, pathway_overlays, save_gif, save_mp4, side_by_side,
-                     slow_positions, upscale)
+from .render import (grid_figure, pathway_overlays, repeat_pixels, save_gif, save_mp4,
+                     side_by_side, slow_positions)
 
 
 def add_explain_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -98,7 +98,7 @@ def run_explain(args: argparse.Namespace) -> int:
                                           f"{caveat}")
     fig.savefig(out / "gradcam_grid.png", dpi=100)
     frames = side_by_side(images)
-    frames = upscale(frames, max(1, -(-256 // frames.shape[1])))  # small clips: at least 256 px
+    frames = repeat_pixels(frames, max(1, -(-256 // frames.shape[1])))  # small clips: >= 256 px
     save_gif(frames, out / "gradcam.gif", args.fps)
     save_mp4(frames, out / "gradcam.mp4", args.fps)
     notice = out_of_world_notice(loaded.world) if in_domain is False else None
