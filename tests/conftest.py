@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,11 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# A pytest-xdist worker's __main__ (execnet's) has no __spec__, which multiprocessing's "spawn"
+# reads when a DataLoader starts its workers; a program's __main__ always has one (None at least).
+if not hasattr(sys.modules["__main__"], "__spec__"):
+    sys.modules["__main__"].__spec__ = None
 
 
 @pytest.fixture(autouse=True)
