@@ -3,14 +3,14 @@
 from .ava import AvaBox
 from .ava_dataset import AvaDataset, ava_collate
 from .ava_eval import frame_map
-from .kinetics import KineticsDataset, load_classnames, read_video_list
+from .kinetics import KineticsDataset, read_video_list
 from .sampling import pack_pathways, sample_indices, window_length
 from .transforms import denormalize, test_transform, train_transform
 from .video import VideoDecodeError, VideoReader, available_backends
 
 __all__ = [
     "AvaBox", "AvaDataset", "KineticsDataset", "VideoDecodeError", "VideoReader", "ava_collate",
-    "available_backends", "denormalize", "frame_map",
-    "load_classnames", "pack_pathways", "read_video_list", "sample_indices", "test_transform",
+    "available_backends", "denormalize", "frame_map", "pack_pathways", "read_video_list",
+    "sample_indices", "test_transform",
     "train_transform", "window_length",
 ]

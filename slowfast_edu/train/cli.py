@@ -16,19 +16,13 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
-from ..models import CheckpointError, get_config
-from ..models.weights import load_weights
+from .checkpoint_eval import checkpoint_to_evaluate, evaluate_checkpoint
 from .config import ConfigError, find_config, load_config, resolve_config
 from .detection import is_detection
 from .detection_cli import add_lesson_detection, eval_detection
-from .datasets import class_names, dataset_from_config, loader, prepare_data
 from .distributed import check_device, cleanup
-from .engine import NonFiniteLossError, Trainer, build_from_config
-from .evaluation import evaluate
+from .engine import NonFiniteLossError, Trainer
 from .lesson import check_lesson, lesson_table, run_pathways_lesson
-from .metrics import plot_confusion
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
@@ -111,55 +105,20 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Multi-view evaluation of a checkpoint on the config's validation list."""
     config = resolve_config(load_config(args.config, args.overrides))
-    data = config["data"]
-    if not data["val"]:
-        raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
-                          "data.val=path/to/val.csv")
-    check_device(args.device)
-    checkpoint = checkpoint_to_evaluate(args.checkpoint)
     if is_detection(config):  # frame mAP on the val key frames (detection_cli.py)
-        return eval_detection(config, checkpoint, args.device, args.out, find_config(args.config))
-    prepare_data(config, source=find_config(args.config))
-    model = build_from_config(config, len(class_names(config)), pretrained=False)
-    load_weights(model, checkpoint)  # a CheckpointError now, before any video is decoded
-    alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
-    views = args.clips or data["eval_clips"], args.crops or data["eval_crops"]
-    dataset = dataset_from_config(data, data["val"], "test", alpha, *views)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    results = evaluate(model.to(device), loader(dataset, data, config["train"]["batch_size"]),
-                       len(dataset.classnames), device)
-    skipped = dataset.pop_skipped()
-    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views: "
-          f"top-1 {100 * results['top1']:.2f}%, top-5 {100 * results['top5']:.2f}%"
+        if not config["data"]["val"]:
+            raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
+                              "data.val=path/to/ava_val_v2.2.csv")
+        check_device(args.device)
+        return eval_detection(config, checkpoint_to_evaluate(args.checkpoint), args.device,
+                              args.out, find_config(args.config))
+    report = evaluate_checkpoint(args.config, args.checkpoint, (args.clips, args.crops),
+                                 args.out, args.device, args.overrides)
+    skipped = report["skipped"]
+    print(f"{report['videos']} videos x {report['views']} views: "
+          f"top-1 {100 * report['top1']:.2f}%, top-5 {100 * report['top5']:.2f}%"
           + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        plot_confusion(results["confusion"], dataset.classnames, out / "confusion.png")
-        per_class = dict(zip(dataset.classnames, results["per_class"]))
-        (out / "eval.json").write_text(json.dumps(
-            {"top1": results["top1"], "top5": results["top5"], "videos": results["videos"],
-             "per_class": per_class, "skipped": skipped}, indent=2))
     return 0
-
-
-def checkpoint_to_evaluate(path: str | Path) -> Path:
-    """`path`, or for a run's folder its best.pt (else last.pt), or the last.pt beside a best.pt
-    that a short run never wrote; says so in one line when it is not the file named."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    if path.is_file():
-        return path
-    if path.is_dir() and (path / "best.pt").is_file():
-        return path / "best.pt"
-    if (path.is_dir() or path.name == "best.pt") and (folder / "last.pt").is_file():
-        print(f"note: {folder / 'best.pt'} does not exist (a run writes it when it validates, at "
-              f"the end of an epoch; this one stopped earlier): evaluating "
-              f"{folder / 'last.pt'}, the run's latest weights", file=sys.stderr)
-        return folder / "last.pt"
-    raise CheckpointError(f"no checkpoint at {path}" + (
-        f" (the folder has {', '.join(sorted(p.name for p in folder.glob('*.pt')))})"
-        if folder.is_dir() and any(folder.glob("*.pt")) else ""))
 
 
 def add_lesson(parser: argparse.ArgumentParser) -> None:

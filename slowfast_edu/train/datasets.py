@@ -16,7 +16,8 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.kinetics import KineticsDataset, load_classnames, read_video_list
+from ..data.kinetics import KineticsDataset, read_video_list
+from ..labels import load_label_map
 from ..models import get_config
 from .config import ConfigError, resolve_config
 
@@ -52,7 +53,7 @@ def datasets_from_config(config: dict, progress: bool = False
 def class_names(config: dict) -> list[str]:
     """The class names of the training list, without opening a video."""
     data = config["data"]
-    names = load_classnames(data["classnames"]) if data["classnames"] else None
+    names = load_label_map(data["classnames"]) if data["classnames"] else None
     return read_video_list(data["train"], data["video_root"], names)[1]
 
 
