@@ -3,6 +3,7 @@
     slowfast-edu train CONFIG --out DIR [--resume] [--max-steps N] [key=value ...]
     slowfast-edu eval CONFIG --checkpoint DIR/best.pt [--clips K --crops N]
     slowfast-edu lesson pathways --out DIR [--check]
+    slowfast-edu lesson detection --out DIR [--check]   (and eval of a detector: detection_cli.py)
 
 CONFIG is a YAML file or the name of a shipped config. A mistake the user can fix raises one of
 the errors that `slowfast_edu.cli.main` prints as a single `error:` line (exit status 2).
@@ -15,9 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from .checkpoint_eval import evaluate_checkpoint
-from .config import ConfigError, find_config, load_config
-from .distributed import cleanup
+from .checkpoint_eval import checkpoint_to_evaluate, evaluate_checkpoint
+from .config import ConfigError, find_config, load_config, resolve_config
+from .detection import is_detection
+from .detection_cli import add_lesson_detection, eval_detection
+from .distributed import check_device, cleanup
 from .engine import NonFiniteLossError, Trainer
 from .lesson import check_lesson, lesson_table, run_pathways_lesson
 
@@ -75,7 +78,9 @@ def _checkpoints_note(out: Path, trainer) -> str:
     """Which checkpoints a run left, and why best.pt may be missing."""
     line = f"wrote {out / 'last.pt'} (step {trainer.step})"
     if (out / "best.pt").exists():
-        return line + f" and {out / 'best.pt'} (val top-1 {100 * trainer.best_top1:.1f}%)"
+        best = ("val frame mAP {:.1f}" if trainer.detection else "val top-1 {:.1f}%").format(
+            100 * trainer.best_top1)
+        return line + f" and {out / 'best.pt'} ({best})"
     why = ("the config has no data.val" if trainer.val_set is None else
            f"validation runs at the end of every {trainer.config['train']['eval_every']} "
            f"epoch(s), and this run stopped at step {trainer.step}, in epoch {trainer.epoch + 1}")
@@ -99,6 +104,14 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Multi-view evaluation of a checkpoint on the config's validation list."""
+    config = resolve_config(load_config(args.config, args.overrides))
+    if is_detection(config):  # frame mAP on the val key frames (detection_cli.py)
+        if not config["data"]["val"]:
+            raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
+                              "data.val=path/to/ava_val_v2.2.csv")
+        check_device(args.device)
+        return eval_detection(config, checkpoint_to_evaluate(args.checkpoint), args.device,
+                              args.out, find_config(args.config))
     report = evaluate_checkpoint(args.config, args.checkpoint, (args.clips, args.crops),
                                  args.out, args.device, args.overrides)
     skipped = report["skipped"]
@@ -121,6 +134,7 @@ def add_lesson(parser: argparse.ArgumentParser) -> None:
     pathways.add_argument("--quiet", action="store_true")
     pathways.add_argument("overrides", nargs="*", metavar="key=value")
     pathways.set_defaults(func=cmd_lesson_pathways)
+    add_lesson_detection(lesson_sub)
 
 
 def cmd_lesson_pathways(args: argparse.Namespace) -> int:

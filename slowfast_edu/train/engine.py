@@ -31,6 +31,7 @@ from .checkpoint import (check_resumable, load_training_checkpoint, rng_state, s
 from .config import ConfigError, resolve_config
 from .datasets import (MissingDataError, class_names, dataset_from_config, datasets_from_config,
                        loader, prepare_data)
+from . import detection as det  # the detector's data, loss and mAP (Section 5)
 from .loader import ResumableSampler, SeededViews
 from .evaluation import evaluate, model_inputs
 from .metrics import plot_confusion, topk_correct
@@ -63,7 +64,7 @@ def build_from_config(config: dict, num_classes: int, pretrained: bool = True) -
     if not source:
         return model
     if source == "kinetics400":  # fine-tuning: everything but the classifier
-        state = load_pretrained(section["name"]).state_dict()
+        state = load_pretrained(det.kinetics_backbone(section["name"])).state_dict()
         state = {k: v for k, v in state.items() if not k.startswith("head.")}
     else:
         state = load_checkpoint(source)  # a clear CheckpointError for anything unreadable
@@ -100,11 +101,14 @@ class Trainer:
         if train["threads"]:
             torch.set_num_threads(int(train["threads"]))
         state = self._read_resume() if resume else None
+        self.detection = det.is_detection(config)
         if datasets is None:
             if self.ctx.is_main:
-                prepare_data(config, self.progress, source=source)
+                (det.prepare_detection_data if self.detection else prepare_data)(
+                    config, self.progress, source=source)
             distributed.barrier(self.ctx)  # the other processes wait for a generated set
-            self.classnames = class_names(config)
+            self.classnames = (det.detection_classes(config)[0] if self.detection
+                               else class_names(config))
         else:
             self.classnames = datasets[0].classnames
         if state is not None and list(state["classnames"]) != list(self.classnames):
@@ -114,7 +118,9 @@ class Trainer:
         model = build_from_config(config, len(self.classnames), pretrained=state is None)
         model = model.to(self.ctx.device)
         self.arch = model.cfg.arch
-        self.train_set, self.val_set = datasets or datasets_from_config(config, self.progress)
+        self.train_set, self.val_set = datasets or (
+            det.detection_datasets if self.detection else datasets_from_config)(config,
+                                                                                self.progress)
 
         cuda = self.ctx.device.type == "cuda"
         # channels-last on CPU too: oneDNN's 3D convolutions then take the thin Fast pathway's
@@ -162,7 +168,7 @@ class Trainer:
         return loader(SeededViews(dataset, self.config["seed"]), self.config["data"],
                       batch_size or self.batch_size, sampler=sampler,
                       pin_memory=self.ctx.device.type == "cuda", persistent_workers=False,
-                      drop_last=False,
+                      drop_last=False, collate_fn=det.ava_collate if self.detection else None,
                       generator=torch.Generator().manual_seed(self.config["seed"]))
 
     # --- checkpoints ------------------------------------------------------------------------
@@ -223,7 +229,7 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             try:
                 with open(tmp, "w", newline="") as f:
-                    writer = csv.DictWriter(f, COLUMNS)
+                    writer = csv.DictWriter(f, COLUMNS + (("map",) if self.detection else ()))
                     writer.writeheader()
                     writer.writerows(self.rows)
                 tmp.replace(self.out / "metrics.csv")
@@ -267,7 +273,7 @@ class Trainer:
         bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{train['epochs']}",
                    initial=self.batch_in_epoch, total=self.batches_per_epoch,
                    disable=not self.progress)
-        for inputs, labels, _ in bar:
+        for inputs, *boxes, labels, _ in bar:  # detection: boxes (K, 5), labels (K, C)
             if self.batch_in_epoch >= self.steps_per_epoch * self.accumulate:
                 break  # the incomplete last accumulation group of the epoch is dropped
             labels = labels.to(self.ctx.device)
@@ -275,8 +281,10 @@ class Trainer:
             sync = last_of_step or self.ctx.world_size == 1
             with (nullcontext() if sync else self.forward_model.no_sync()), self.autocast():
                 logits = self.forward_model(model_inputs(inputs, self.arch, self.ctx.device,
-                                                         self.channels_last))
-                loss = nn.functional.cross_entropy(logits.float(), labels)
+                                                         self.channels_last),
+                                            *[b.to(self.ctx.device) for b in boxes])
+                loss = (det.detection_loss if self.detection
+                        else nn.functional.cross_entropy)(logits.float(), labels)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"the loss became {loss.item()} at epoch {self.epoch + 1}, step "
@@ -284,7 +292,8 @@ class Trainer:
                     f"still holds the last good state. Lower optim.base_lr, or check the data.")
             self.scaler.scale(loss / self.accumulate).backward()
             self.sums = [a + b for a, b in zip(self.sums, [
-                loss.item() * len(labels), topk_correct(logits, labels, (1,))[0], len(labels)])]
+                loss.item() * len(labels), det.box_top1_correct(logits, labels) if self.detection
+                else topk_correct(logits, labels, (1,))[0], len(labels)])]
             self.batch_in_epoch += 1
             if not last_of_step:
                 continue
@@ -324,6 +333,10 @@ class Trainer:
             n = self.config["train"]["precise_bn_batches"]
             if n:
                 self.precise_bn(n)
+            if self.detection:
+                results = self._validate_detection()
+                distributed.barrier(self.ctx)
+                return results
             loader = self._loader(self.val_set)
             results = evaluate(self.model, loader, len(self.classnames), self.ctx.device,
                                self.autocast, self.channels_last, self.progress)
@@ -341,6 +354,25 @@ class Trainer:
         distributed.barrier(self.ctx)
         return results
 
+    def _validate_detection(self) -> dict:
+        """Frame mAP at IoU 0.5 on the val key frames; best.pt when it improves."""
+        _, class_ids = det.detection_classes(self.config)
+        results = det.evaluate_detection(
+            self.model, self._loader(self.val_set), self.val_set,
+            det.ground_truth(self.config, self.val_set), class_ids, self.ctx.device,
+            self.autocast, self.channels_last, self.progress)
+        top1 = results["top1"]
+        self.rows.append({"split": "val", "epoch": self.epoch, "step": self.step, "lr": "",
+                          "loss": "", "top1": "" if top1 is None else round(top1, 6),
+                          "top5": "", "map": round(results["map"], 6)})
+        self._write_metrics()
+        if results["map"] > self.best_top1:  # for a detector, the best frame mAP
+            self.best_top1 = results["map"]
+            self._save("best.pt")
+        return {"val_map": results["map"], "val_top1": top1,
+                "per_class_ap": {self.classnames[c - 1]: ap
+                                 for c, ap in results["per_class"].items()}}
+
     def precise_bn(self, num_batches: int) -> None:
         """Recompute every BN's statistics as a true average over `num_batches` training batches
         (the running averages lag behind the weights at the end of training)."""
@@ -348,6 +380,6 @@ class Trainer:
         sampler.set_epoch(self.epoch)
         loader = self._loader(self.train_set, sampler)
         batches = ((model_inputs(inputs, self.arch, self.ctx.device, self.channels_last),)
-                   for inputs, _, _ in itertools.islice(loader, num_batches))
+                   for inputs, *_ in itertools.islice(loader, num_batches))
         with self.autocast():
             update_bn(batches, self.model)
