@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,18 +13,27 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# A pytest-xdist worker's __main__ (execnet's) has no __spec__, which multiprocessing's "spawn"
+# reads when a DataLoader starts its workers; a program's __main__ always has one (None at least).
+if not hasattr(sys.modules["__main__"], "__spec__"):
+    sys.modules["__main__"].__spec__ = None
+
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
 
 
-@pytest.fixture(scope="package", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _temp_folder(tmp_path_factory):
     """The temp folder of these tests, and of the processes they start, is one of pytest's:
     libraries they drive leave things there (gradio_client an empty folder per file it
     downloads, torch its inductor cache folder). The package's own code leaves nothing: the tests
-    of the dataset, the app and the demo watch a folder of their own for that."""
+    of the dataset, the app and the demo watch a folder of their own for that.
+
+    One folder for the whole session, never switched back and forth: gradio reads the temp
+    folder once (its upload cache) and refuses files outside the folders it allows, so a worker
+    of `pytest -n 2` that runs notebooks between two app tests must not see it change."""
     folder = tmp_path_factory.mktemp("tmp")
     saved = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)

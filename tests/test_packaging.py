@@ -56,9 +56,11 @@ def installed(tmp_path_factory) -> dict:
                                text=True, check=True).stdout.strip())
     here = sysconfig.get_paths()["purelib"]  # torch & co., installed where the tests run
     (site / "dependencies_of_the_tests.pth").write_text(here + "\n")
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # pip must not see a
+    # checkout on the path (its egg-info would read as "already installed")
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
                               "--no-deps", "--no-index", "--quiet", str(wheel)],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, env=clean)
     assert install.returncode == 0, install.stderr[-3000:]
 
     elsewhere = work / "elsewhere"  # not the checkout, not the environment

@@ -29,7 +29,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 def run_demo(args: argparse.Namespace) -> int:
     """Serve the app until interrupted (Ctrl+C or SIGTERM); 2 when the checkpoint or model
     cannot be loaded, or no port is free. Takes the next free port when `--port` is busy."""
-    from .models import available_models
+    from .menu import available_models
     from .serve import free_port, private_temp_folder, stop_on_sigterm
 
     print("starting the demo (Gradio and the models load in a few seconds) ...", flush=True)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .kinetics import load_classnames
+from ..labels import load_label_map
 
 SPLITS = ("train", "val")
 _SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val",
@@ -91,7 +91,7 @@ def choose_classes(available: list[str], spec: str | int) -> list[str]:
             raise ValueError(f"--classes {n}: the annotations have {len(available)} classes")
         return available[:n]
     is_file = Path(spec).suffix in (".txt", ".json") and Path(spec).is_file()
-    names = load_classnames(spec) if is_file else str(spec).split(",")
+    names = load_label_map(spec) if is_file else str(spec).split(",")
     names = sorted({name.strip() for name in names if name.strip()})
     hints = []
     for name in (name for name in names if name not in available):

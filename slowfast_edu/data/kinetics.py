@@ -25,7 +25,6 @@ fork share the decoded frames with the main process.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import tempfile
@@ -37,24 +36,12 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from ..labels import load_label_map
 from .sampling import pack_pathways, sample_indices
 from .transforms import test_transform, train_transform
 from .video import VideoDecodeError, VideoReader
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v")
-
-
-def load_classnames(path: str | os.PathLike) -> list[str]:
-    """Class names in id order from a label map: one name per line (.txt), a JSON list, or
-    PySlowFast's JSON `{name: id}` (names wrapped in literal quotes are unwrapped)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        data = json.loads(text)
-        if isinstance(data, dict):
-            data = [name for name, _ in sorted(data.items(), key=lambda item: int(item[1]))]
-        return [str(name).strip('"') for name in data]
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def read_video_list(source: str | os.PathLike, video_root: str | os.PathLike | None = None,
@@ -120,7 +107,7 @@ class KineticsDataset(Dataset):
         if mode not in ("train", "test"):
             raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
         if isinstance(classnames, (str, os.PathLike)):
-            classnames = load_classnames(classnames)
+            classnames = load_label_map(classnames)
         listed, self.classnames = self.read_list(source, video_root, classnames, split)
         self.missing = [str(p) for p, _ in listed if not p.exists()]
         self.videos = [(p, label) for p, label in listed if p.exists()]

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from .kinetics import KineticsDataset, load_classnames
+from ..labels import load_label_map
+from .kinetics import KineticsDataset
 
 
 def read_multilabel_list(source: str | os.PathLike, video_root: str | os.PathLike | None = None
@@ -53,7 +54,7 @@ def read_multilabel_videos(source: str | os.PathLike, video_root: str | os.PathL
     `classnames`, else the list folder's `classnames.json`, else the ids."""
     listed = read_multilabel_list(source, video_root)
     if classnames is None and (Path(source).parent / "classnames.json").is_file():
-        classnames = load_classnames(Path(source).parent / "classnames.json")
+        classnames = load_label_map(Path(source).parent / "classnames.json")
     largest = max((max(ids, default=-1) for _, ids in listed), default=-1)
     classnames = classnames or [str(i) for i in range(largest + 1)]
     if largest >= len(classnames):

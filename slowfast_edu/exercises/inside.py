@@ -15,7 +15,8 @@ from ..data import synthetic
 from ..data.sampling import pack_pathways, sample_indices
 from ..data.transforms import test_transform
 from ..explain import activations, gradcam
-from ..models import build_model, build_network, example_inputs, get_config, load_default_model
+from ..models import (build_model, build_network, clip_geometry, example_inputs, get_config,
+                      load_default_model)
 from ..models.describe import describe
 from .common import (as_tensor, diagnose, exercise_check, fail, listed, own, run_student,
                      same)
@@ -249,10 +250,10 @@ TOP5_CLIPS = ["val/blue_square_moving_right_0001.mp4", "val/red_circle_moving_le
 
 @functools.lru_cache(maxsize=None)
 def _reference_top5(path: str) -> dict[str, float]:
-    from ..explain.cli import preset_view, read_clip
+    from ..views import read_views
 
     model = load_default_model()
-    inputs, _, _ = read_clip(str(path), model.cfg, preset_view(model.cfg))
+    inputs = read_views(path, clip_geometry(model.cfg)).inputs  # [slow, fast]
     with torch.no_grad():
         probs = model.eval()(inputs).softmax(dim=-1)[0]  # (K,)
     top = probs.topk(5)
@@ -261,19 +262,19 @@ def _reference_top5(path: str) -> dict[str, float]:
 
 @exercise_check("top5", library=lambda: [_app_analyse()], subclass=False, wrong=[
     ("def top5(model, path):\n"
-     "    inputs, _, _ = read_clip(str(path), model.cfg, preset_view(model.cfg))\n"
+     "    inputs = read_views(path, clip_geometry(model.cfg)).inputs\n"
      "    logits = model(inputs)[0]\n"
      "    top = logits.topk(5)\n"
      "    return {model.classnames[int(i)]: float(p) for p, i in zip(top.values, top.indices)}\n",
      "softmax"),
     ("def top5(model, path):\n"
-     "    inputs, _, _ = read_clip(str(path), model.cfg, preset_view(model.cfg))\n"
+     "    inputs = read_views(path, clip_geometry(model.cfg)).inputs\n"
      "    probs = model(inputs).softmax(-1)[0]\n"
      "    top = probs.topk(5)\n"
      "    pairs = [(model.classnames[int(i)], float(p)) for p, i in zip(top.values, top.indices)]\n"
      "    return dict(reversed(pairs))\n", "most probable"),
     ("def top5(model, path):\n"
-     "    inputs, _, _ = read_clip(str(path), model.cfg, preset_view(model.cfg))\n"
+     "    inputs = read_views(path, clip_geometry(model.cfg)).inputs\n"
      "    probs = model(inputs).softmax(-1)[0]\n"
      "    top = probs.topk(5)\n"
      "    return {int(i): float(p) for p, i in zip(top.values, top.indices)}\n", "names"),

@@ -23,10 +23,12 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from ..models import LATERAL_POSITIONS
+
 STAGE_NAMES = ("stem", "res2", "res3", "res4", "res5")
-LATERAL_NAMES = ("stem", "res2", "res3", "res4")  # the stage each lateral connection follows
+LATERAL_NAMES = LATERAL_POSITIONS  # the stage each lateral connection follows: pool1, res2..res4
 ABLATIONS = {  # name: what forward_without zeroes
-    "none": (), "stem": ("stem",), "res2": ("res2",), "res3": ("res3",), "res4": ("res4",),
+    "none": (), "pool1": ("pool1",), "res2": ("res2",), "res3": ("res3",), "res4": ("res4",),
     "all_laterals": LATERAL_NAMES, "fast": ("fast",),
 }
 
@@ -128,7 +130,7 @@ def _drop_lateral(_module: nn.Module, inputs: tuple, output: torch.Tensor) -> to
 
 def forward_without(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
                     zero: Iterable[str] = ()) -> torch.Tensor:
-    """Logits (B, K) in eval mode with lateral connections ("stem".."res4") or "fast" zeroed."""
+    """Logits (B, K) in eval mode with lateral connections ("pool1".."res4") or "fast" zeroed."""
     zero = set(zero)
     unknown = zero - set(LATERAL_NAMES) - {"fast"}
     if unknown:

@@ -18,18 +18,17 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..data import VideoDecodeError
-from ..models import (PRESETS, CheckpointError, ClipGeometry, LoadedModel, SlowFastConfig,
-                      build_model, clip_geometry, download_weights, load_model)
+from ..models import (PRESETS, CheckpointError, LoadedModel, build_model, download_weights,
+                      load_model)
 from ..models.loading import from_network
 from ..predict import out_of_world_notice, score_views
 from ..views import read_views
 from .gradcam import MODES, grad_cam
-from .render import (grid_figure, pathway_overlays, save_gif, save_mp4, side_by_side,
-                     slow_positions, upscale)
+from .render import (grid_figure, pathway_overlays, repeat_pixels, save_gif, save_mp4,
+                     side_by_side, slow_positions)
 
 
 def add_explain_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -99,7 +98,7 @@ def run_explain(args: argparse.Namespace) -> int:
                                           f"{caveat}")
     fig.savefig(out / "gradcam_grid.png", dpi=100)
     frames = side_by_side(images)
-    frames = upscale(frames, max(1, -(-256 // frames.shape[1])))  # small clips: at least 256 px
+    frames = repeat_pixels(frames, max(1, -(-256 // frames.shape[1])))  # small clips: >= 256 px
     save_gif(frames, out / "gradcam.gif", args.fps)
     save_mp4(frames, out / "gradcam.mp4", args.fps)
     notice = out_of_world_notice(loaded.world) if in_domain is False else None
@@ -138,26 +137,6 @@ def load_explain_model(checkpoint: str | None, name: str | None, pretrained: boo
         print(f"warning: no --checkpoint or --model, and {e}: using slowfast_tiny with random "
               f"weights; the map and predictions mean nothing", file=sys.stderr)
         return from_network(build_model("slowfast_tiny"), "slowfast_tiny (random weights)")
-
-
-# The notebooks' names for `read_views` (kept until they use `slowfast_edu.views` directly).
-
-def preset_view(cfg: SlowFastConfig) -> dict:
-    """How a model of `cfg` samples and crops its test clip (`clip_geometry`), as a dict."""
-    g = clip_geometry(cfg)
-    return {"num_frames": g.num_frames, "sampling_rate": g.sampling_rate,
-            "target_fps": g.target_fps, "short_side": g.test_short_side,
-            "crop_size": g.test_crop_size}
-
-
-def read_clip(path: str, cfg: SlowFastConfig, view: dict
-              ) -> tuple[list[torch.Tensor], np.ndarray, float]:
-    """The model's inputs (batch of 1), the source frame indices of the centre view, the fps."""
-    geometry = ClipGeometry(max(1, view["num_frames"] // cfg.alpha), cfg.alpha,
-                            view["sampling_rate"] * cfg.alpha, view["crop_size"],
-                            view["short_side"], view["crop_size"], view["target_fps"])
-    clip = read_views(path, geometry, arch=cfg.arch)
-    return clip.inputs, clip.indices[0], clip.fps
 
 
 def parse_target(target: str | None, names: list[str]) -> int | None:

@@ -120,7 +120,7 @@ def side_by_side(images: dict[str, np.ndarray], gap: int = 4) -> np.ndarray:
     return np.concatenate(columns[:-1], axis=2)
 
 
-def upscale(frames: np.ndarray, factor: int) -> np.ndarray:
+def repeat_pixels(frames: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement of (T, H, W, 3) frames, for small clips."""
     return frames.repeat(factor, axis=1).repeat(factor, axis=2) if factor > 1 else frames
 

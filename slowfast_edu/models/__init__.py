@@ -5,6 +5,7 @@ from .caffe2 import load_caffe2_checkpoint
 from .config import ConfigError, SlowFastConfig
 from .convert import convert_state_dict
 from .default import load_default_model
+from .detection import RoIHead
 from .fast_input import FAST_INPUTS
 from .fusion import FUSIONS, LATERAL_POSITIONS
 from .geometry import ClipGeometry, clip_geometry
@@ -20,6 +21,7 @@ from .weights import download_weights, find_weights, load_label_map
 
 __all__ = [
     "FAST_INPUTS", "FUSIONS", "HEADS", "LATERAL_POSITIONS", "PRESETS", "CheckpointError",
+    "RoIHead",
     "ClipGeometry", "ConfigError", "SinglePathway", "SlowFast", "SlowFastConfig", "build_model",
     "build_network", "clip_geometry", "convert_state_dict", "count_flops", "count_params",
     "example_inputs", "fold_bn", "get_config", "inflate_from", "inflate_kernel", "list_models",

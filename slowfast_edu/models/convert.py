@@ -14,12 +14,16 @@ The three name the same tensors differently:
 Single-pathway models (Slow-only) drop `multipathway_blocks.{p}` in PyTorchVideo, use `pathway0`
 in PySlowFast and `slow.` (or `fast.`) here. PyTorchVideo's C2D and I3D have their temporal pool
 after res2 as `blocks.2`, so their res3..res5 are `blocks.3`..`blocks.5` and the head `blocks.6`
-("pooled"; PySlowFast's pool has no weights, so its names are Slow-only's). PySlowFast's Caffe2
-`.pkl` checkpoints (its Kinetics-600 models among them) name their blobs another way again
-(caffe2.py); they are read, through PySlowFast's names. Every key is parsed into a layout-free description
-(kind, pathway, stage, block, layer, parameter) and written out in the target layout. The layer
-names of the lateral connections and heads come from their classes (`checkpoint_layers`, see
-registry.py), so a registered fusion or head with weights converts too.
+("pooled"; PySlowFast's pool has no weights, so its names are Slow-only's). PyTorchVideo's
+detectors (`slowfast_r50_detection`, the AVA zoo's `SLOWFAST_8x8_R50_DETECTION.pyth`) wrap the
+same layout: the backbone under `model.` (`model.blocks.0.multipathway_blocks.0.conv`) and the RoI
+head under `detection_head.` (`detection_head.proj`); PySlowFast's AVA checkpoints keep theirs at
+`head.projection` as usual. PySlowFast's Caffe2 `.pkl` checkpoints (its Kinetics-600 models among
+them) name their blobs another way again (caffe2.py); they are read, through PySlowFast's names.
+Every key is parsed into a layout-free description (kind, pathway, stage, block, layer,
+parameter) and written out in the target layout. The layer names of the lateral connections and
+heads come from their classes (`checkpoint_layers`, see registry.py), so a registered fusion or
+head with weights converts too.
 
 Our own layout changed once: the lateral after pool1 was keyed `laterals.stem.` before issue 14
 and is `laterals.pool1.` since (the paper's name). `rename_legacy_keys` renames an older state
@@ -42,6 +46,9 @@ FORMATS = ("slowfast_edu", "pytorchvideo", "pyslowfast", "caffe2")  # caffe2: re
 # our keys that changed: old prefix -> new prefix (issue 14: the paper's name for the first lateral)
 LEGACY_KEYS = {"laterals.stem.": "laterals.pool1."}
 _LEGACY_POSITIONS = {"stem": "pool1"}
+
+# PyTorchVideo's `DetectionBBoxNetwork`: (prefix of the backbone's keys, prefix of the head's)
+_PTV_DETECTOR = ("model.", "detection_head.")
 
 # layer names per kind: ours -> (PyTorchVideo, PySlowFast); the laterals' and heads' are added
 # from their registries when a state dict is converted (`_layers`)
@@ -127,7 +134,7 @@ def detect_format(state_dict: dict) -> str:
     keys = list(state_dict)
     if any(k.startswith(("slow.", "fast.", "laterals.")) for k in keys):
         return "slowfast_edu"
-    if any(k.startswith("blocks.") for k in keys):
+    if any(k.startswith(("blocks.", *_PTV_DETECTOR)) for k in keys):
         return "pytorchvideo"
     if any(k.startswith(("s1.", "s1_fuse.", "head.projection")) for k in keys):
         return "pyslowfast"
@@ -247,15 +254,41 @@ def _render(k: _Key, fmt: str, single: bool, pooled: bool = False) -> str:
                                              block=k.block, layer=layer, param=k.param)
 
 
+def _pytorchvideo_head(single: bool, pooled: bool = False) -> str:
+    return _TEMPLATES[_layout("pytorchvideo", single, pooled)]["head"].split("{")[0]
+
+
+def _unwrap_detector(state_dict: dict, single: bool, pooled: bool = False) -> dict:
+    """A PyTorchVideo detector's keys as its classification network's (`model.` and
+    `detection_head.` off, the head as the last block); other state dicts unchanged."""
+    backbone, head = _PTV_DETECTOR
+    if not any(k.startswith(_PTV_DETECTOR) for k in state_dict):
+        return state_dict
+    return {(_pytorchvideo_head(single, pooled) + k[len(head):] if k.startswith(head)
+             else k.removeprefix(backbone)): v for k, v in state_dict.items()}
+
+
+def _wrap_detector(state_dict: dict, single: bool, pooled: bool = False) -> dict:
+    """The other way: PyTorchVideo classification keys as its detector's."""
+    backbone, head = _PTV_DETECTOR
+    last = _pytorchvideo_head(single, pooled)
+    return {(head + k[len(last):] if k.startswith(last) else backbone + k): v
+            for k, v in state_dict.items()}
+
+
 def convert_state_dict(state_dict: dict[str, torch.Tensor], source: str = "pytorchvideo",
                        target: str = "slowfast_edu", single_pathway: str = "slow",
-                       res2_pool: bool | None = None) -> dict[str, torch.Tensor]:
+                       res2_pool: bool | None = None, head: str = "classification"
+                       ) -> dict[str, torch.Tensor]:
     """Rename the keys of `state_dict` from layout `source` ("auto" to detect) to `target`.
 
     `single_pathway` says which of our pathways a reference Slow-only checkpoint's only pathway
     becomes ("slow", or "fast" for a Fast-only model). `res2_pool` says whether a single-pathway
     PyTorchVideo layout has C2D/I3D's pool after res2 (`blocks.2`): read, it is detected (None);
-    to write a C2D or I3D in that layout, pass True. Tensors are shared, not copied.
+    to write a C2D or I3D in that layout, pass True. `head` names the network's head
+    (`model.cfg.head`): writing PyTorchVideo's layout for a head that takes boxes gives its
+    detector's keys (`model.`, `detection_head.`); reading, they are recognised by themselves.
+    Tensors are shared, not copied.
     """
     state_dict = {k.removeprefix("module."): v for k, v in state_dict.items()}  # DDP checkpoints
     if source == "auto":
@@ -270,8 +303,11 @@ def convert_state_dict(state_dict: dict[str, torch.Tensor], source: str = "pytor
         state_dict, source = caffe2_to_pyslowfast(state_dict), "pyslowfast"
     single = not _is_two_pathway(state_dict, source)
     pooled = {fmt: bool(res2_pool) for fmt in (source, target)}
-    if res2_pool is None and source == "pytorchvideo" and single:  # C2D, I3D: no blocks.2
-        pooled[source] = not any(k.startswith("blocks.2.") for k in state_dict)
+    if source == "pytorchvideo":
+        if res2_pool is None and single:  # C2D, I3D: no blocks.2 (a detector's: no model.blocks.2)
+            pooled[source] = not any(k.removeprefix(_PTV_DETECTOR[0]).startswith("blocks.2.")
+                                     for k in state_dict)
+        state_dict = _unwrap_detector(state_dict, single, pooled[source])
     out, unknown = {}, []
     for key, value in state_dict.items():
         try:
@@ -285,4 +321,6 @@ def convert_state_dict(state_dict: dict[str, torch.Tensor], source: str = "pytor
         more = f" ... and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         raise ValueError(f"{len(unknown)} key(s) are not {source} SlowFast layers: "
                          f"{', '.join(unknown[:10])}{more}")
+    if target == "pytorchvideo" and HEADS.choose(head).takes_boxes:
+        out = _wrap_detector(out, single, pooled[target])
     return out

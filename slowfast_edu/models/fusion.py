@@ -205,16 +205,6 @@ class NoFusion(LateralConnection):
 
 
 class Laterals(nn.ModuleDict):
-    """A SlowFast's lateral connections, keyed by the stage they follow (`LATERAL_POSITIONS`).
-
-    The first one is "pool1", the paper's name; until issue 14 it was keyed "stem", and code that
-    still asks for `laterals["stem"]` gets it (state dicts use "laterals.pool1." either way).
-    """
-
-    OLD_NAMES = {"stem": "pool1"}
-
-    def __getitem__(self, key: str) -> nn.Module:
-        return super().__getitem__(self.OLD_NAMES.get(key, key))
-
-    def __contains__(self, key: object) -> bool:
-        return super().__contains__(self.OLD_NAMES.get(key, key))
+    """A SlowFast's lateral connections, keyed by the stage they follow (`LATERAL_POSITIONS`):
+    "pool1" (the paper's name; checkpoints of before issue 14 said "stem", which the converters
+    and `rename_legacy_keys` still read), "res2", "res3", "res4"."""

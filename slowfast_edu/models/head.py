@@ -26,6 +26,10 @@ class Head(nn.Module):
 
     # its layers' names in the reference checkpoints: {ours: (PyTorchVideo, PySlowFast)}
     checkpoint_layers: dict[str, tuple[str | None, str | None]] = {}
+    # True for a head that is called with the key frame's boxes, `model([slow, fast], boxes)`
+    # (detection.py); PyTorchVideo then keeps the backbone under `model.` and the head under
+    # `detection_head.` in its checkpoints, instead of as the last of its `blocks.`
+    takes_boxes = False
 
     @classmethod
     def build(cls, cfg: SlowFastConfig, in_channels: list[int]) -> Head:

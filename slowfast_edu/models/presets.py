@@ -1,7 +1,7 @@
 """Named presets: the networks of the paper's tables, PyTorchVideo's hub, and small teaching models.
 
-`build_model(name, num_classes=..., **overrides)` builds one (by default with the preset's own
-classes: 400 for Kinetics-400, 600 and 700 for the `_k600`/`_k700` presets); any field of
+`build_model(name, num_classes=..., **overrides)` builds one (without `num_classes`, the preset's
+own: 400 for Kinetics-400, 600 and 700 for the `_k600`/`_k700` presets, 80 for AVA); any field of
 `SlowFastConfig` can be overridden, which is how the paper's ablations are built (`alpha=`,
 `beta_inv=`, `fusion=`, ...).
 
@@ -20,6 +20,7 @@ from torch import nn
 
 from .baselines import C2D, EVERY_OTHER_FRAME, I3D, TWO_STREAM
 from .config import SlowFastConfig, config_fields
+from .detection import RoIHead  # noqa: F401  (registers the "detection" head the presets name)
 from .geometry import ClipGeometry, clip_geometry
 from .slowfast import build_network
 
@@ -110,6 +111,13 @@ _R101_50_50 = dict(_R101, res4_temporal_blocks=6)
 # leave a 2 x 2 map, too coarse to keep where things are (the lesson's SlowFast: 88% -> 100%)
 _TINY = dict(stage_blocks=(1, 1, 1, 1), width=32, alpha=4, beta_inv=8, slow_frames=4, tau=4,
              fusion_kernel=5, crop_size=64, res5_dilation=2)
+# the paper's AVA detector (Section 5): res5 at stride 1 with dilation 2, the RoI head
+# (detection.py) and AVA's 80 classes; as PyTorchVideo's slowfast_r50_detection and
+# slow_r50_detection
+_DETECTION = dict(res5_dilation=2, head="detection", num_classes=80)
+# the teaching detector: the tiny backbone (res5 at 1/16, 4 x 4 cells at 64 px, which RoIAlign
+# samples between cells) with the RoI head, for the 3 actions of the synthetic detection set
+_TINY_DETECTION = dict(_TINY, head="detection", num_classes=3)
 
 PRESETS: dict[str, Preset] = {
     "slowfast_4x16_r50": Preset(_R50_SLOWFAST_4X16, "SlowFast 4x16, R50 (alpha=8)",
@@ -143,6 +151,22 @@ PRESETS: dict[str, Preset] = {
                             "width 32, alpha=4, beta=1/8; trains on a laptop CPU"),
     "slow_tiny": Preset(SlowFastConfig(arch="slow", **_TINY), "teaching Slow-only"),
     "fast_tiny": Preset(SlowFastConfig(arch="fast", **_TINY), "teaching Fast-only"),
+    "slowfast_8x8_r50_detection": Preset(
+        dataclasses.replace(_R50_SLOWFAST_8X8, **_DETECTION),
+        "SlowFast 8x8, R50 action detector for AVA (PyTorchVideo slowfast_r50_detection, "
+        "zoo file ava/SLOWFAST_8x8_R50_DETECTION.pyth)"),
+    "slow_4x16_r50_detection": Preset(
+        dataclasses.replace(_R50_SLOWFAST_4X16, arch="slow", **_DETECTION),
+        "Slow-only 4x16, R50 action detector for AVA (PyTorchVideo slow_r50_detection, "
+        "zoo file ava/SLOW_4x16_R50_DETECTION.pyth)"),
+    "slow_8x8_r50_detection": Preset(
+        dataclasses.replace(_R50_SLOWFAST_8X8, arch="slow", **_DETECTION),
+        "Slow-only 8x8, R50 action detector (slow_4x16_r50_detection's network fed 8 frames)"),
+    "slowfast_tiny_detection": Preset(SlowFastConfig(**_TINY_DETECTION),
+                                      "teaching SlowFast detector (slowfast_tiny with the RoI "
+                                      "head), for the synthetic detection set"),
+    "slow_tiny_detection": Preset(SlowFastConfig(arch="slow", **_TINY_DETECTION),
+                                  "teaching Slow-only detector"),
 }
 
 
@@ -173,34 +197,28 @@ for _base in ("slowfast_8x8_r50", "slowfast_16x8_r101"):
             f"{PRESETS[_base].summary}, Kinetics-{_dataset[1:]} head ({_classes} classes)")
 
 
-class _PresetClasses(int):
-    """The default of `num_classes`: the preset's own (400, or 600/700 for `_k600`/`_k700`)."""
-
-    def __repr__(self) -> str:
-        return "the preset's"
-
-
-PRESET_CLASSES = _PresetClasses(0)  # (an int subclass only so that the signatures read `int`)
-
-
 def list_models() -> list[str]:
     """The preset names `build_model` accepts."""
     return list(PRESETS)
 
 
-def get_config(name: str, num_classes: int = PRESET_CLASSES, **overrides) -> SlowFastConfig:
-    """The configuration of preset `name` with `overrides` applied (classes: the preset's)."""
+# `num_classes` not given: the preset's own (None is a value, refused by the config's check)
+_PRESET_CLASSES = object()
+
+
+def get_config(name: str, num_classes: int = _PRESET_CLASSES, **overrides) -> SlowFastConfig:
+    """The configuration of preset `name` with `overrides` applied."""
     if name not in PRESETS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}")
     unknown = set(overrides) - set(config_fields())
     if unknown:
         raise TypeError(f"unknown override(s) {', '.join(sorted(unknown))} for {name}; valid "
                         f"ones: {', '.join(config_fields())}")
-    config = PRESETS[name].config
-    num_classes = config.num_classes if num_classes is PRESET_CLASSES else num_classes
-    return dataclasses.replace(config, num_classes=num_classes, **overrides)
+    if num_classes is not _PRESET_CLASSES:
+        overrides["num_classes"] = num_classes
+    return dataclasses.replace(PRESETS[name].config, **overrides)
 
 
-def build_model(name: str, num_classes: int = PRESET_CLASSES, **overrides) -> nn.Module:
+def build_model(name: str, num_classes: int = _PRESET_CLASSES, **overrides) -> nn.Module:
     """Build preset `name`, e.g. `build_model("slowfast_4x16_r50", alpha=4, fusion="none")`."""
     return build_network(get_config(name, num_classes, **overrides))

@@ -3,6 +3,7 @@
     slowfast-edu train CONFIG --out DIR [--resume] [--max-steps N] [key=value ...]
     slowfast-edu eval CONFIG --checkpoint DIR/best.pt [--clips K --crops N]
     slowfast-edu lesson pathways --out DIR [--check]
+    slowfast-edu lesson detection --out DIR [--check]   (and eval of a detector: detection_cli.py)
     slowfast-edu lesson baselines --out DIR [--check]
     slowfast-edu lesson multilabel --out DIR [--check]
 
@@ -17,18 +18,13 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
-from ..models import CheckpointError, get_config
-from ..models.weights import load_weights
+from .checkpoint_eval import checkpoint_to_evaluate, evaluate_checkpoint
 from .config import ConfigError, find_config, load_config, resolve_config
-from .datasets import class_names, dataset_from_config, loader, prepare_data
+from .detection import is_detection
+from .detection_cli import add_lesson_detection, eval_detection
 from .distributed import check_device, cleanup
-from .engine import NonFiniteLossError, Trainer, build_from_config
-from .evaluation import evaluate
+from .engine import NonFiniteLossError, Trainer
 from .lesson import check_lesson, lesson_table, run_pathways_lesson
-from .metrics import plot_confusion
-from .multilabel import evaluate_multilabel, is_multilabel
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
@@ -84,8 +80,13 @@ def _checkpoints_note(out: Path, trainer) -> str:
     """Which checkpoints a run left, and why best.pt may be missing."""
     line = f"wrote {out / 'last.pt'} (step {trainer.step})"
     if (out / "best.pt").exists():
-        score = "mAP" if trainer.multilabel else "top-1"
-        return line + f" and {out / 'best.pt'} (val {score} {100 * trainer.best_top1:.1f}%)"
+        if trainer.detection:
+            best = f"val frame mAP {100 * trainer.best_top1:.1f}"
+        elif trainer.multilabel:
+            best = f"val mAP {100 * trainer.best_top1:.1f}%"
+        else:
+            best = f"val top-1 {100 * trainer.best_top1:.1f}%"
+        return line + f" and {out / 'best.pt'} ({best})"
     why = ("the config has no data.val" if trainer.val_set is None else
            f"validation runs at the end of every {trainer.config['train']['eval_every']} "
            f"epoch(s), and this run stopped at step {trainer.step}, in epoch {trainer.epoch + 1}")
@@ -110,75 +111,25 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Multi-view evaluation of a checkpoint on the config's validation list."""
     config = resolve_config(load_config(args.config, args.overrides))
-    data = config["data"]
-    if not data["val"]:
-        raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
-                          "data.val=path/to/val.csv")
-    check_device(args.device)
-    checkpoint = checkpoint_to_evaluate(args.checkpoint)
-    prepare_data(config, source=find_config(args.config))
-    model = build_from_config(config, len(class_names(config)), pretrained=False)
-    load_weights(model, checkpoint)  # a CheckpointError now, before any video is decoded
-    alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
-    views = args.clips or data["eval_clips"], args.crops or data["eval_crops"]
-    multilabel = is_multilabel(config)
-    dataset = dataset_from_config(data, data["val"], "test", alpha, *views, multilabel=multilabel)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if multilabel:
-        return _eval_multilabel(model.to(device), dataset, config, device, args.out)
-    results = evaluate(model.to(device), loader(dataset, data, config["train"]["batch_size"]),
-                       len(dataset.classnames), device)
-    skipped = dataset.pop_skipped()
-    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views: "
-          f"top-1 {100 * results['top1']:.2f}%, top-5 {100 * results['top5']:.2f}%"
+    if is_detection(config):  # frame mAP on the val key frames (detection_cli.py)
+        if not config["data"]["val"]:
+            raise ConfigError("the config has no data.val to evaluate on; give one, e.g. "
+                              "data.val=path/to/ava_val_v2.2.csv")
+        check_device(args.device)
+        return eval_detection(config, checkpoint_to_evaluate(args.checkpoint), args.device,
+                              args.out, find_config(args.config))
+    report = evaluate_checkpoint(args.config, args.checkpoint, (args.clips, args.crops),
+                                 args.out, args.device, args.overrides)
+    skipped = report["skipped"]
+    if "mAP" in report:  # a multi-label model (checkpoint_eval._multilabel_report)
+        scores = (f" (scores: the maximum over a video's views): mAP {100 * report['mAP']:.2f}% "
+                  f"over {report['classes_scored']} classes, top-1 hit "
+                  f"{100 * report['top1']:.2f}%")
+    else:
+        scores = f": top-1 {100 * report['top1']:.2f}%, top-5 {100 * report['top5']:.2f}%"
+    print(f"{report['videos']} videos x {report['views']} views{scores}"
           + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        plot_confusion(results["confusion"], dataset.classnames, out / "confusion.png")
-        per_class = dict(zip(dataset.classnames, results["per_class"]))
-        (out / "eval.json").write_text(json.dumps(
-            {"top1": results["top1"], "top5": results["top5"], "videos": results["videos"],
-             "per_class": per_class, "skipped": skipped}, indent=2))
     return 0
-
-
-def _eval_multilabel(model, dataset, config: dict, device: torch.device, out: str | None) -> int:
-    """mAP of a multi-label model, each video's score the maximum over its views (Charades)."""
-    results = evaluate_multilabel(model, loader(dataset, config["data"],
-                                                config["train"]["batch_size"]),
-                                  len(dataset.classnames), device)
-    skipped = dataset.pop_skipped()
-    print(f"{results['videos']} videos x {dataset.num_clips * dataset.num_crops} views (scores: "
-          f"the maximum over a video's views): mAP {100 * results['mAP']:.2f}% over "
-          f"{results['classes_scored']} classes, top-1 hit {100 * results['top1']:.2f}%"
-          + (f" ({len(skipped)} unreadable videos skipped)" if skipped else ""))
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        per_class = dict(zip(dataset.classnames, results["per_class_ap"]))
-        (Path(out) / "eval.json").write_text(json.dumps(
-            {"mAP": results["mAP"], "top1": results["top1"], "videos": results["videos"],
-             "views": "max", "per_class_ap": per_class, "skipped": skipped}, indent=2))
-    return 0
-
-
-def checkpoint_to_evaluate(path: str | Path) -> Path:
-    """`path`, or for a run's folder its best.pt (else last.pt), or the last.pt beside a best.pt
-    that a short run never wrote; says so in one line when it is not the file named."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    if path.is_file():
-        return path
-    if path.is_dir() and (path / "best.pt").is_file():
-        return path / "best.pt"
-    if (path.is_dir() or path.name == "best.pt") and (folder / "last.pt").is_file():
-        print(f"note: {folder / 'best.pt'} does not exist (a run writes it when it validates, at "
-              f"the end of an epoch; this one stopped earlier): evaluating "
-              f"{folder / 'last.pt'}, the run's latest weights", file=sys.stderr)
-        return folder / "last.pt"
-    raise CheckpointError(f"no checkpoint at {path}" + (
-        f" (the folder has {', '.join(sorted(p.name for p in folder.glob('*.pt')))})"
-        if folder.is_dir() and any(folder.glob("*.pt")) else ""))
 
 
 def add_lesson(parser: argparse.ArgumentParser) -> None:
@@ -194,6 +145,7 @@ def add_lesson(parser: argparse.ArgumentParser) -> None:
     pathways.add_argument("--quiet", action="store_true")
     pathways.add_argument("overrides", nargs="*", metavar="key=value")
     pathways.set_defaults(func=cmd_lesson_pathways)
+    add_lesson_detection(lesson_sub)
     for name, helptext, func in (
             ("baselines", "C2D, I3D, Slow-only, two-stream and SlowFast on the synthetic set, "
                           "equal budgets, on a CPU", cmd_lesson_baselines),

@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
         # these settings ({train_per_class, val_per_class, frames, size, seed}, as
         # `slowfast-edu data synthetic`)
         "synthetic": None,
+        # detection (a `*_detection` model): AVA-format settings, see train/detection.py
+        "ava": None,
     },
     "optim": {
         "base_lr": 0.1,  # for `reference_batch` clips; scaled linearly with the real batch
@@ -105,7 +107,7 @@ OPTIONAL: dict[str, type] = {
     "data.video_root": str,
     "data.classnames": str, "data.num_frames": int, "data.sampling_rate": int,
     "data.target_fps": float, "data.crop_size": int, "data.test_short_side": int,
-    "data.test_crop_size": int, "data.short_side": list, "data.synthetic": dict,
+    "data.test_crop_size": int, "data.short_side": list, "data.synthetic": dict, "data.ava": dict,
     "train.max_steps": int, "train.threads": int,
 }
 CHOICES: dict[str, tuple] = {

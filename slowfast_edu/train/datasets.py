@@ -16,8 +16,9 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.kinetics import KineticsDataset, load_classnames, read_video_list
+from ..data.kinetics import KineticsDataset, read_video_list
 from ..data.multilabel import MultiLabelDataset
+from ..labels import load_label_map
 from ..models import get_config
 from .config import ConfigError, resolve_config
 from .multilabel import is_multilabel, multilabel_class_names, write_synthetic_multilabel
@@ -61,7 +62,7 @@ def class_names(config: dict) -> list[str]:
     data = config["data"]
     if is_multilabel(resolve_config(config)):
         return multilabel_class_names(data)
-    names = load_classnames(data["classnames"]) if data["classnames"] else None
+    names = load_label_map(data["classnames"]) if data["classnames"] else None
     return read_video_list(data["train"], data["video_root"], names)[1]
 
 

@@ -31,6 +31,7 @@ from .checkpoint import (check_resumable, load_training_checkpoint, rng_state, s
 from .config import ConfigError, resolve_config
 from .datasets import (MissingDataError, class_names, dataset_from_config, datasets_from_config,
                        loader, prepare_data)
+from . import detection as det  # the detector's data, loss and mAP (Section 5)
 from .loader import ResumableSampler, SeededViews
 from .evaluation import evaluate, model_inputs
 from .metrics import plot_confusion
@@ -64,7 +65,7 @@ def build_from_config(config: dict, num_classes: int, pretrained: bool = True) -
     if not source:
         return model
     if source == "kinetics400":  # fine-tuning: everything but the classifier
-        state = load_pretrained(section["name"]).state_dict()
+        state = load_pretrained(det.kinetics_backbone(section["name"])).state_dict()
         state = {k: v for k, v in state.items() if not k.startswith("head.")}
     else:
         state = load_checkpoint(source)  # a clear CheckpointError for anything unreadable
@@ -101,11 +102,14 @@ class Trainer:
         if train["threads"]:
             torch.set_num_threads(int(train["threads"]))
         state = self._read_resume() if resume else None
+        self.detection = det.is_detection(config)
         if datasets is None:
             if self.ctx.is_main:
-                prepare_data(config, self.progress, source=source)
+                (det.prepare_detection_data if self.detection else prepare_data)(
+                    config, self.progress, source=source)
             distributed.barrier(self.ctx)  # the other processes wait for a generated set
-            self.classnames = class_names(config)
+            self.classnames = (det.detection_classes(config)[0] if self.detection
+                               else class_names(config))
         else:
             self.classnames = datasets[0].classnames
         if state is not None and list(state["classnames"]) != list(self.classnames):
@@ -116,8 +120,11 @@ class Trainer:
         model = model.to(self.ctx.device)
         self.arch = model.cfg.arch
         self.multilabel = is_multilabel(config)  # sigmoid head, BCE, mAP (multilabel.py)
-        self.columns = COLUMNS + (("mAP",) if self.multilabel else ())
-        self.train_set, self.val_set = datasets or datasets_from_config(config, self.progress)
+        self.columns = COLUMNS + (("map",) if self.detection else ()) + (
+            ("mAP",) if self.multilabel else ())  # detection's frame mAP; multi-label's mAP
+        self.train_set, self.val_set = datasets or (
+            det.detection_datasets if self.detection else datasets_from_config)(config,
+                                                                                self.progress)
 
         cuda = self.ctx.device.type == "cuda"
         # channels-last on CPU too: oneDNN's 3D convolutions then take the thin Fast pathway's
@@ -165,7 +172,7 @@ class Trainer:
         return loader(SeededViews(dataset, self.config["seed"]), self.config["data"],
                       batch_size or self.batch_size, sampler=sampler,
                       pin_memory=self.ctx.device.type == "cuda", persistent_workers=False,
-                      drop_last=False,
+                      drop_last=False, collate_fn=det.ava_collate if self.detection else None,
                       generator=torch.Generator().manual_seed(self.config["seed"]))
 
     # --- checkpoints ------------------------------------------------------------------------
@@ -270,7 +277,7 @@ class Trainer:
         bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{train['epochs']}",
                    initial=self.batch_in_epoch, total=self.batches_per_epoch,
                    disable=not self.progress)
-        for inputs, labels, _ in bar:
+        for inputs, *boxes, labels, _ in bar:  # detection: boxes (K, 5), labels (K, C)
             if self.batch_in_epoch >= self.steps_per_epoch * self.accumulate:
                 break  # the incomplete last accumulation group of the epoch is dropped
             labels = labels.to(self.ctx.device)
@@ -278,8 +285,10 @@ class Trainer:
             sync = last_of_step or self.ctx.world_size == 1
             with (nullcontext() if sync else self.forward_model.no_sync()), self.autocast():
                 logits = self.forward_model(model_inputs(inputs, self.arch, self.ctx.device,
-                                                         self.channels_last))
-                loss = self.model.head.loss(logits.float(), labels)  # the head's own
+                                                         self.channels_last),
+                                            *[b.to(self.ctx.device) for b in boxes])
+                loss = (det.detection_loss if self.detection  # else the head's own
+                        else self.model.head.loss)(logits.float(), labels)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"the loss became {loss.item()} at epoch {self.epoch + 1}, step "
@@ -287,7 +296,8 @@ class Trainer:
                     f"still holds the last good state. Lower optim.base_lr, or check the data.")
             self.scaler.scale(loss / self.accumulate).backward()
             self.sums = [a + b for a, b in zip(self.sums, [
-                loss.item() * len(labels), top1_hits(logits, labels), len(labels)])]
+                loss.item() * len(labels), det.box_top1_correct(logits, labels) if self.detection
+                else top1_hits(logits, labels), len(labels)])]
             self.batch_in_epoch += 1
             if not last_of_step:
                 continue
@@ -327,6 +337,10 @@ class Trainer:
             n = self.config["train"]["precise_bn_batches"]
             if n:
                 self.precise_bn(n)
+            if self.detection:
+                results = self._validate_detection()
+                distributed.barrier(self.ctx)
+                return results
             loader = self._loader(self.val_set)
             if self.multilabel:
                 return self._validate_multilabel(loader)
@@ -361,6 +375,25 @@ class Trainer:
         return {"val_mAP": results["mAP"], "val_top1": results["top1"],
                 "per_class_ap": results["per_class_ap"]}
 
+    def _validate_detection(self) -> dict:
+        """Frame mAP at IoU 0.5 on the val key frames; best.pt when it improves."""
+        _, class_ids = det.detection_classes(self.config)
+        results = det.evaluate_detection(
+            self.model, self._loader(self.val_set), self.val_set,
+            det.ground_truth(self.config, self.val_set), class_ids, self.ctx.device,
+            self.autocast, self.channels_last, self.progress)
+        top1 = results["top1"]
+        self.rows.append({"split": "val", "epoch": self.epoch, "step": self.step, "lr": "",
+                          "loss": "", "top1": "" if top1 is None else round(top1, 6),
+                          "top5": "", "map": round(results["map"], 6)})
+        self._write_metrics()
+        if results["map"] > self.best_top1:  # for a detector, the best frame mAP
+            self.best_top1 = results["map"]
+            self._save("best.pt")
+        return {"val_map": results["map"], "val_top1": top1,
+                "per_class_ap": {self.classnames[c - 1]: ap
+                                 for c, ap in results["per_class"].items()}}
+
     def precise_bn(self, num_batches: int) -> None:
         """Recompute every BN's statistics as a true average over `num_batches` training batches
         (the running averages lag behind the weights at the end of training)."""
@@ -368,6 +401,6 @@ class Trainer:
         sampler.set_epoch(self.epoch)
         loader = self._loader(self.train_set, sampler)
         batches = ((model_inputs(inputs, self.arch, self.ctx.device, self.channels_last),)
-                   for inputs, _, _ in itertools.islice(loader, num_batches))
+                   for inputs, *_ in itertools.islice(loader, num_batches))
         with self.autocast():
             update_bn(batches, self.model)

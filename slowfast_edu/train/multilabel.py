@@ -23,8 +23,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from ..data.kinetics import load_classnames
 from ..data.multilabel import read_multilabel_videos
+from ..labels import load_label_map
 from ..mean_ap import MultiLabelScores
 from ..models import get_config
 from ..models.head import HEADS, MultiLabelHead
@@ -49,7 +49,7 @@ def top1_hits(logits: torch.Tensor, targets: torch.Tensor) -> int:
 
 def multilabel_class_names(data: dict) -> list[str]:
     """The class names of a multi-label training list, without opening a video."""
-    names = load_classnames(data["classnames"]) if data["classnames"] else None
+    names = load_label_map(data["classnames"]) if data["classnames"] else None
     return read_multilabel_videos(data["train"], data["video_root"], names)[1]
 
 

@@ -23,11 +23,11 @@ def plot_curves(rows: list[dict], path: str | Path) -> Path | None:
     ax_acc.plot(steps, [r["top1"] for r in train], label="train top-1 (running)", alpha=0.6)
     if val:
         vsteps = [r["step"] for r in val]
-        ax_acc.plot(vsteps, [r["top1"] for r in val], "o-", label="val top-1")
-        if all(r["top5"] != "" for r in val):
-            ax_acc.plot(vsteps, [r["top5"] for r in val], "s--", label="val top-5")
-        if all(r.get("mAP", "") != "" for r in val):  # a multi-label run (train/multilabel.py)
-            ax_acc.plot(vsteps, [r["mAP"] for r in val], "d-", label="val mAP")
+        for key, style, label in (("top1", "o-", "val top-1"), ("top5", "s--", "val top-5"),
+                                  ("map", "^-", "val frame mAP"),  # detection: no top-5
+                                  ("mAP", "d-", "val mAP")):  # multi-label (train/multilabel.py)
+            if all(r.get(key) not in (None, "") for r in val):
+                ax_acc.plot(vsteps, [r[key] for r in val], style, label=label)
     ax_acc.set(title="accuracy", xlabel="step", ylim=(0, 1.02))
     ax_acc.legend(fontsize=8)
     fig.tight_layout()

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from slowfast_edu.data.kinetics import KineticsDataset, load_classnames, read_video_list
+from slowfast_edu.data.kinetics import KineticsDataset, read_video_list
+from slowfast_edu.labels import load_label_map
 from slowfast_edu.data.transforms import denormalize
 
 from .conftest import SMALL, read_index, write_small_videos, write_video
@@ -124,7 +125,7 @@ def test_official_annotations_with_flat_and_per_class_folders(tmp_path):
 
 def test_official_annotations_from_shared(shared_dir, tmp_path):
     videos, names = read_video_list(shared_dir / "kinetics" / "kinetics-400_val_sample20.csv",
-                                    tmp_path, load_classnames(
+                                    tmp_path, load_label_map(
                                         shared_dir / "kinetics" / "label_map_k400.txt"))
     assert len(names) == 400 and len(videos) == 20
     assert all(0 <= label < 400 for _, label in videos)
@@ -144,7 +145,7 @@ def test_label_maps_in_every_format(tmp_path):
     (tmp_path / "a.txt").write_text("x\ny z\n")
     (tmp_path / "b.json").write_text(json.dumps(["x", "y z"]))
     (tmp_path / "c.json").write_text(json.dumps({'"y z"': 1, "x": 0}))  # PySlowFast's quoting
-    assert {tuple(load_classnames(tmp_path / f)) for f in ["a.txt", "b.json", "c.json"]} == {
+    assert {tuple(load_label_map(tmp_path / f)) for f in ["a.txt", "b.json", "c.json"]} == {
         ("x", "y z")}
 
 

@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from slowfast_edu.data import _fetch, _trim
-from slowfast_edu.data.kinetics import KineticsDataset, load_classnames
+from slowfast_edu.data.kinetics import KineticsDataset
+from slowfast_edu.labels import load_label_map
 from slowfast_edu.data.subset import (build_subset, choose_classes, main, plan_subset,
                                       read_annotations)
 from slowfast_edu.data.video import VideoReader
@@ -262,7 +263,7 @@ def test_plan_on_the_official_val_csv(clips):
     rows = read_annotations(clips.parent / "kinetics" / "kinetics-400_val.csv")
     names = choose_classes([r.label for r in rows], 400)
     assert len(rows) == 19906 and names[:2] == ["abseiling", "air drumming"]
-    assert names == load_classnames(clips.parent / "kinetics" / "label_map_k400.txt")  # ids
+    assert names == load_label_map(clips.parent / "kinetics" / "label_map_k400.txt")  # ids
     plan = plan_subset(rows, choose_classes(names, "yoga,abseiling"), 5)
     assert [(c.label, c.split) for c in plan] == [("abseiling", "train")] * 4 + [
         ("abseiling", "val")] + [("yoga", "train")] * 4 + [("yoga", "val")]

@@ -71,12 +71,12 @@ def test_zeroing_nothing_changes_nothing_and_zeroing_the_fast_pathway_changes_th
     model.train()
     before = snapshot(model)
     assert torch.equal(forward_without(model, inputs, ()), logits)
-    for zero in (["fast"], ["res2"], ["stem"], ["res4"], ["stem", "res2", "res3", "res4"]):
+    for zero in (["fast"], ["res2"], ["pool1"], ["res4"], ["pool1", "res2", "res3", "res4"]):
         changed = forward_without(model, inputs, zero)
         assert (changed - logits).abs().max() > 1e-3, zero
     assert_unchanged(model, before)
     results = lateral_contributions(model, inputs)
-    assert list(results) == ["none", "stem", "res2", "res3", "res4", "all_laterals", "fast"]
+    assert list(results) == ["none", "pool1", "res2", "res3", "res4", "all_laterals", "fast"]
     assert torch.equal(results["none"]["prob_change"], torch.zeros(2))
     assert torch.equal(results["none"]["top1"], logits.argmax(dim=-1))
     for name in ("res2", "fast"):
@@ -90,7 +90,7 @@ def test_zeroing_the_fast_pathway_is_all_laterals_zeroed_plus_zero_fast_features
     model = tiny("slowfast_tiny")
     inputs = clips_for(model)
     fast_zeroed = forward_without(model, inputs, ["fast"])
-    laterals_zeroed = forward_without(model, inputs, ["stem", "res2", "res3", "res4"])
+    laterals_zeroed = forward_without(model, inputs, ["pool1", "res2", "res3", "res4"])
     # by hand: concatenated lateral channels set to zero, then the head sees zero Fast features
     captured = {}
 

@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 
 from slowfast_edu import build_model
-from slowfast_edu.explain.cli import add_explain_arguments, parse_target, preset_view, run_explain
+from slowfast_edu.models import clip_geometry
+from slowfast_edu.explain.cli import add_explain_arguments, parse_target, run_explain
 
 
 def explain(argv: list[str]) -> int:
@@ -86,13 +87,10 @@ def test_bad_target_and_checkpoint_are_exit_code_2(clip_file, tmp_path, capsys):
 
 
 def test_views_and_targets():
-    tiny = preset_view(build_model("slowfast_tiny").cfg)
-    assert tiny == {"num_frames": 16, "sampling_rate": 1, "target_fps": 30.0, "short_side": 64,
-                    "crop_size": 64}
+    # explain reads the model's own test view (clip_geometry): the paper's short side 256, crop 256
     with torch.device("meta"):
-        r50 = preset_view(build_model("slowfast_4x16_r50").cfg)
-    # clip_geometry's test view: short side 256, 256 x 256 crops (the paper's 30-view test)
-    assert (r50["num_frames"], r50["sampling_rate"], r50["short_side"], r50["crop_size"]) == (
+        r50 = clip_geometry(build_model("slowfast_4x16_r50").cfg)
+    assert (r50.num_frames, r50.sampling_rate, r50.test_short_side, r50.test_crop_size) == (
         32, 2, 256, 256)
     assert parse_target(None, ["a", "b"]) is None
     assert parse_target("1", ["a", "b"]) == parse_target("b", ["a", "b"]) == 1

@@ -23,9 +23,9 @@ import slowfast_edu
 from slowfast_edu.data import pack_pathways, sample_indices
 from slowfast_edu.data import test_transform as centre_crop_transform
 from slowfast_edu.data import synthetic
-from slowfast_edu.explain.cli import preset_view
 from slowfast_edu.explain.gradcam import grad_cam, mass_inside, upsample_and_normalize
 from slowfast_edu.explain.render import slow_positions
+from slowfast_edu.models import clip_geometry
 
 SEEDS = range(1000, 1004)  # 4 clips per class, 24 in all
 # measured on these 24 clips: one moving object, Slow 0.63 of the map on the object (5.7x uniform),
@@ -37,11 +37,11 @@ KINDS = {"one moving object": synthetic.one_moving_object,
 
 def synthetic_view(plan: synthetic.ClipPlan, cfg) -> tuple[list[torch.Tensor], dict]:
     """Inputs sampled as `slowfast-edu explain` samples them, and the object's masks."""
-    view = preset_view(cfg)
+    g = clip_geometry(cfg)
     frames = torch.from_numpy(synthetic.render_clip(plan))  # (64, H, W, 3)
-    index = sample_indices(len(frames), synthetic.FPS, view["num_frames"], view["sampling_rate"],
-                           view["target_fps"], clip_index=1, num_clips=2)
-    clip = centre_crop_transform(view["short_side"], view["crop_size"], 1)(frames[index])
+    index = sample_indices(len(frames), synthetic.FPS, g.num_frames, g.sampling_rate,
+                           g.target_fps, clip_index=1, num_clips=2)
+    clip = centre_crop_transform(g.test_short_side, g.test_crop_size, 1)(frames[index])
     assert clip.shape[-1] == plan.size  # no resizing: the masks line up with the pixels
     slow, fast = pack_pathways(clip[None], cfg.alpha)
     fast_mask = torch.from_numpy(synthetic.object_mask(plan)[index.numpy()])  # (T, H, W)

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: faste
     ({"res4_temporal_blocks": 7}, r"res4_temporal_blocks must be at most the 1 res4 blocks"),
     ({"pool1": "no"}, r"pool1 must be True or False, got 'no' \(a str\)"),
     ({"dropout": 1.5}, r"dropout must be a probability in \[0, 1\), got 1.5"),
-    ({"head": "sigmoid"}, r"head must be one of 'classification', 'multilabel'; got 'sigmoid'"),
+    ({"head": "sigmoid"}, r"head must be one of 'classification', 'multilabel', 'detection'; "
+                          r"got 'sigmoid'"),
     ({"fast_input": 3}, r"fast_input must be one of 'rgb', 'gray', 'time_diff', 'half_res'; got 3"),
     ({"arch": "slowfast_r50"}, r"arch must be one of 'slowfast', 'slow', 'fast'"),
 ])

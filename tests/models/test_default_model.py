@@ -19,13 +19,14 @@ def test_default_model_is_shipped_small_and_loads_offline():
     assert not model.training and model.cfg.arch == "slowfast"
     assert len(model.classnames) == model.head.proj.out_features
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    assert model.info["best_top1"] >= 0.95  # its validation top-1 on the synthetic set
     # configs/default_model.yaml: slowfast_tiny without pool1, at 64 x 64 (res5 maps 8 x 8)
     assert model.info["seed"] == 0 and model.cfg.pool1 is False and model.cfg.crop_size == 64
     domain = model.domain  # made by `make default-model` from data/synthetic_64/train.csv
     assert domain.means.shape == (6, 1152) and domain.basis.shape == (32, 1152)
     assert domain.info["train_views"] == 240 * 4 and domain.info["heldout_views"] == 120
-    assert domain.info["heldout_accepted"] >= 0.99 and "synthetic motion set" in domain.description
+    assert "synthetic motion set" in domain.description
+    # its recorded accuracy and held-out acceptance are checked by `make default-model`, which
+    # makes it (scripts/check_default_model.py); here, what it does: the test below
 
 
 def test_default_model_classifies_generated_synthetic_clips(one_torch_thread):

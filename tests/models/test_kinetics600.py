@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import slowfast_edu as se
-from slowfast_edu.data import load_classnames
+from slowfast_edu.labels import load_label_map
 from slowfast_edu.models import build_network, load_weights
 from slowfast_edu.models.caffe2 import load_caffe2_checkpoint
 from slowfast_edu.models.convert import convert_state_dict, detect_format
@@ -89,7 +89,7 @@ def test_class_names_come_from_the_label_maps(shared_dir, classes):
     path = shared_dir / "kinetics" / f"label_map_k{classes}.txt"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
-    names = load_classnames(path)
+    names = load_label_map(path)
     preset = se.get_config(f"slowfast_8x8_r50_k{classes}")
     assert len(names) == len(set(names)) == preset.num_classes
     assert names == sorted(names)  # ids are alphabetical, as Kinetics-400's

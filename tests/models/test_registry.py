@@ -166,7 +166,7 @@ def test_the_registries_list_the_papers_choices():
     assert list(FUSIONS) == ["time_strided_conv", "time_strided_sample", "time_to_channel_concat",
                              "time_to_channel_sum", "none"]
     assert list(FAST_INPUTS) == ["rgb", "gray", "time_diff", "half_res"]
-    assert list(HEADS) == ["classification", "multilabel"]
+    assert list(HEADS) == ["classification", "multilabel", "detection"]
     assert FUSIONS["time_strided_conv"] is TimeStridedConv
 
 
@@ -175,7 +175,8 @@ def test_registering_mistakes_are_refused():
         FUSIONS.register("none", TimeStridedMean)
     with pytest.raises(TypeError, match="a head must be a subclass of Head"):
         HEADS.register("linear", nn.Linear)
-    with pytest.raises(ValueError, match="head must be one of 'classification', 'multilabel'; "
+    with pytest.raises(ValueError, match="head must be one of 'classification', 'multilabel', "
+                                         "'detection'; "
                                          "got 'nope'"):
         HEADS.unregister("nope")
 

@@ -18,7 +18,8 @@ from torch import nn
 
 from slowfast_edu.checks import ExerciseNotDone
 from slowfast_edu.data import synthetic
-from slowfast_edu.explain.cli import preset_view, read_clip
+from slowfast_edu.models import clip_geometry
+from slowfast_edu.views import read_views
 from slowfast_edu.explain.gradcam import grad_cam, upsample
 from slowfast_edu.explain.activations import temporal_energy
 from slowfast_edu.models import count_params
@@ -38,7 +39,7 @@ def student_namespace() -> dict:
             "OrderedDict": OrderedDict, "CLASSES": synthetic.CLASSES, "Bottleneck": Bottleneck,
             "TimeStridedConv": TimeStridedConv, "count_params": count_params,
             "temporal_energy": temporal_energy, "grad_cam": grad_cam, "upsample": upsample,
-            "read_clip": read_clip, "preset_view": preset_view}
+            "read_views": read_views, "clip_geometry": clip_geometry}
 
 
 def define(source: str, answer: str):
