@@ -13,15 +13,21 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
-# A pytest-xdist worker's __main__ (execnet's) has no __spec__, which multiprocessing's "spawn"
-# reads when a DataLoader starts its workers; a program's __main__ always has one (None at least).
-if not hasattr(sys.modules["__main__"], "__spec__"):
-    sys.modules["__main__"].__spec__ = None
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _main_has_a_spec():
+    """A pytest-xdist worker's __main__ (execnet's) may have no __spec__, which multiprocessing's
+    "spawn" reads when a DataLoader starts its workers; a program's __main__ always has one (None
+    at least). Checked before every test: the worker's __main__ is not always the same module."""
+    main = sys.modules["__main__"]
+    if not hasattr(main, "__spec__"):
+        main.__spec__ = None
 
 
 @pytest.fixture(scope="session", autouse=True)
