@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (slowfast-edu)"
+	# ipykernel writes its spec into a temp folder it never removes: give it one we remove
+	scratch=$$(mktemp -d) && TMPDIR=$$scratch $(BIN)/python -m ipykernel install --sys-prefix \
+		--name python3 --display-name "Python 3 (slowfast-edu)" && rm -rf $$scratch
 	touch $(STAMP)
 
 install: $(STAMP)

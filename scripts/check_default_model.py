@@ -4,7 +4,7 @@
 
 Goals: validation top-1 >= 95% on the synthetic set (its best epoch), the domain check accepts
 >= 99% of the 120 held-out clips of generator seed 1, the file <= 4 MiB. Exit 1 with the reasons
-when one is missed.
+when one is missed; exit 2 naming the file when it cannot be read.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from slowfast_edu.models import CheckpointError
 from slowfast_edu.models.default import DEFAULT_MODEL, load_exported
 
 
 def main(path: Path) -> int:
-    model = load_exported(path)
+    try:
+        model = load_exported(path)
+    except (OSError, CheckpointError) as e:  # missing, unreadable or not an exported model
+        print(f"error: cannot check {path}: {e}", file=sys.stderr)
+        return 2
     info, domain = model.info, model.domain
     size = path.stat().st_size / 2**20
     print(f"{path}: val top-1 {100 * info['best_top1']:.1f}%, held-out clips accepted "
