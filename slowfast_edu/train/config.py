@@ -84,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
         "warmup_epochs": 0.0,
         "warmup_start_factor": 0.1,  # warm-up starts at this fraction of the peak lr
         "final_lr_factor": 0.0,  # cosine ends here
+        "lr_steps": None,  # {epoch: factor of base_lr from then on, the first 0}: steps, not cosine
     },
     "train": {
         "epochs": 10,
@@ -108,7 +109,7 @@ OPTIONAL: dict[str, type] = {
     "data.classnames": str, "data.num_frames": int, "data.sampling_rate": int,
     "data.target_fps": float, "data.crop_size": int, "data.test_short_side": int,
     "data.test_crop_size": int, "data.short_side": list, "data.synthetic": dict, "data.ava": dict,
-    "train.max_steps": int, "train.threads": int,
+    "train.max_steps": int, "train.threads": int, "optim.lr_steps": dict,
 }
 CHOICES: dict[str, tuple] = {
     "train.amp": ("auto", "bf16", "fp16", "off", True, False),
@@ -193,7 +194,7 @@ def _merge(base: dict, update: dict, origin: str, prefix: str = "") -> None:
             base[key] = {**base[key], **(value or {})}
         elif name in DEFAULTS_FLAT:  # a setting
             value = _checked(name, value, DEFAULTS_FLAT[name], origin)
-            if isinstance(value, dict) and isinstance(base[key], dict):
+            if isinstance(value, dict) and isinstance(base[key], dict) and name != "optim.lr_steps":
                 value = {**base[key], **value}  # data.synthetic={frames: 16} changes one
             base[key] = value
         else:  # a section
@@ -233,6 +234,13 @@ def _checked(name: str, value: Any, default: Any, origin: str) -> Any:
     if name in MINIMUM and value < MINIMUM[name]:
         raise ConfigError(f"{origin}: {name} must be at least {MINIMUM[name]:g} {shown}, "
                           f"got {value!r}")
+    if name == "optim.lr_steps":
+        number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+        if not (0 in value and all(number(e) and e >= 0 and number(f) and f > 0
+                                   for e, f in value.items())):
+            raise ConfigError(f"{origin}: optim.lr_steps maps epochs (from 0) to positive "
+                              f"factors of base_lr, e.g. {{0: 1, 10: 0.1, 15: 0.01}}; "
+                              f"got {value!r}")
     if name == "data.synthetic" and set(value) - set(SYNTHETIC_KEYS):
         raise ConfigError(f"{origin}: data.synthetic takes {', '.join(SYNTHETIC_KEYS)}; got "
                           f"{', '.join(sorted(set(value) - set(SYNTHETIC_KEYS)))}")

@@ -303,9 +303,12 @@ class Trainer:
                 continue
             # the rate of this optimizer step: the same for any batch / accumulation / world split
             step_in_epoch = self.batch_in_epoch // self.accumulate - 1
+            steps = sorted((optim["lr_steps"] or {}).items())  # [(epoch, factor)], or cosine
             lr = learning_rate(self.epoch + step_in_epoch / self.steps_per_epoch,
                                train["epochs"], self.peak_lr, optim["warmup_epochs"],
-                               optim["warmup_start_factor"], optim["final_lr_factor"])
+                               optim["warmup_start_factor"], optim["final_lr_factor"],
+                               steps=[e for e, _ in steps] or None,
+                               relative_lrs=[f for _, f in steps] or None)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.scaler.step(self.optimizer)

@@ -153,3 +153,12 @@ def test_loader_workers_start_by_spawn_unless_told_otherwise(video_set, tmp_path
     config["data"]["num_workers"] = 0  # no workers: no context at all
     assert Trainer(config, tmp_path / "z", device="cpu", progress=False)._loader(
         trainer.val_set).multiprocessing_context is None
+
+
+def test_the_trainer_follows_a_step_schedule(video_set, tmp_path):
+    config = load_config(write_config(tmp_path / "c.yaml", video_set),
+                         ["train.epochs=2", "optim.warmup_epochs=0", "data.val=null",
+                          "optim.lr_steps={0: 1, 1: 0.1}"])
+    trainer = Trainer(config, tmp_path / "run", device="cpu", progress=False)
+    trainer.fit()  # the last step's rate: a tenth of the peak (a cosine would end near zero)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(trainer.peak_lr / 10)

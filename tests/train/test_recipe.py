@@ -142,3 +142,23 @@ def test_seeded_views_are_reproducible_and_leave_the_global_rng_alone():
     a = views[(0, 2)]
     assert torch.equal(torch.get_rng_state(), state)
     assert torch.equal(a, views[(0, 2)]) and not torch.equal(a, views[(1, 2)])
+
+
+def test_step_schedule_is_pyslowfasts_steps_with_relative_lrs():
+    # PySlowFast's AVA recipe: 0.1, 10x lower at epochs 10 and 15, warm-up over 5 from 0.000125
+    steps = dict(steps=[0, 10, 15], relative_lrs=[1, 0.1, 0.01])
+    lr = lambda e: learning_rate(e, 20, 0.1, 5, 0.00125, **steps)  # noqa: E731
+    assert lr(0) == pytest.approx(0.000125)
+    assert lr(2.5) == pytest.approx((0.000125 + 0.1) / 2)  # a line to the step's rate at 5
+    assert [lr(e) for e in (5, 9.99, 10, 14.5, 15, 19.9)] == pytest.approx(
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+    config = load_config("ava_slowfast_8x8_r50")["optim"]
+    assert (config["base_lr"], config["reference_batch"], config["weight_decay"],
+            config["warmup_epochs"], config["lr_steps"]) == (0.1, 64, 1e-7, 5, {0: 1, 10: 0.1,
+                                                                               15: 0.01})
+    with pytest.raises(ConfigError, match="optim.lr_steps maps epochs .from 0."):
+        load_config(None, ["optim.lr_steps={10: 0.1}"])
+    with pytest.raises(ConfigError, match="optim.lr_steps maps epochs"):
+        load_config(None, ["optim.lr_steps={0: 1, 10: -1}"])
+    replaced = load_config("ava_slowfast_8x8_r50", ["optim.lr_steps={0: 1, 4: 0.5}"])
+    assert replaced["optim"]["lr_steps"] == {0: 1, 4: 0.5}  # replaced, not merged
