@@ -134,17 +134,16 @@ def plot_accuracy_vs_gflops(results: dict, path: Path) -> Path:
     ours, paper = fig.subplots(1, 2)
     colours = {"c2d": "tab:gray", "i3d": "tab:green", "slow_only": "tab:blue",
                "two_stream": "tab:orange", "slowfast": "tab:purple"}
-    for key, r in results.items():
-        ours.scatter(r["gflops"], 100 * (r["val_top1"] or 0), s=60,
-                     color=colours.get(key, "black"), zorder=3)
-        ours.annotate(f"{key}\n{100 * (r['val_top1'] or 0):.1f}%",
-                      (r["gflops"], 100 * (r["val_top1"] or 0)), textcoords="offset points",
-                      xytext=(6, -4), fontsize=8)
+    for key, r in results.items():  # named in the legend: points at equal cost never collide
+        ours.scatter(r["gflops"], 100 * (r["val_top1"] or 0), s=60, zorder=3,
+                     color=colours.get(key, "black"),
+                     label=f"{key}: {100 * (r['val_top1'] or 0):.1f}%")
     ours.axhline(50, color="gray", lw=0.8, ls=":")
-    ours.text(ours.get_xlim()[0], 51, " the shape right, the direction at chance", fontsize=7,
-              color="gray")
+    ours.text(0.99, 50.5, "the shape right, the direction at chance ", fontsize=7, color="gray",
+              transform=ours.get_yaxis_transform(), ha="right", va="bottom")
     ours.set(title="this lesson: synthetic motion set, equal budgets", xlabel="GFLOPs per clip "
              "(torch's FLOP counter)", ylabel="val top-1 (%)", ylim=(0, 105))
+    ours.legend(fontsize=7, loc="lower right", title="val top-1", title_fontsize=7)
     slowfast = [p for p in PAPER_KINETICS if p[0].startswith("SlowFast")]
     paper.plot([p[1] for p in slowfast], [p[2] for p in slowfast], "o-", color="tab:purple",
                label="SlowFast (the paper, Table 2)")
