@@ -16,11 +16,14 @@ the same batch:
     r50    slowfast_8x8_r50 against PyTorchVideo's `slowfast_r50`, 2 clips of 32 Fast frames at
            112 x 112 (224 x 224 takes ~10 s a step on 2 cores)
 
-Variants: PyTorchVideo as its users run it (the reference), ours the same way, and both with the
-weights and clips in channels-last memory (`torch.channels_last_3d`), which is what `slowfast-edu
-train` does with `train.channels_last` (now on CPU too). The variants run in turn, one step each
-per round, so a busy spell of the machine hits all of them; the ratio is the median over rounds of
-(reference time / variant time) in the same round: > 1 is faster than the reference.
+Variants: PyTorchVideo as its users run it (the reference) and in channels-last memory
+(`torch.channels_last_3d` for the weights and the clips); ours in channels-last memory, which is
+what `slowfast-edu train` does (`train.channels_last`), with the stems' plain conv and with what
+our stems do when training on CPU (`models.stem.frames_as_channels`: a kt x 7 x 7 conv as a
+1 x 7 x 7 conv over the kt shifted frames stacked on the channel axis, the same sums). The
+variants run in turn, one step each per round, so a busy spell of the machine hits all of them;
+the ratio is the median over rounds of (reference time / variant time) in the same round: > 1 is
+faster than the reference.
 Target (issue 13): our training step >= 1.2x the reference's.
 """
 
@@ -40,6 +43,7 @@ from torch import nn
 
 from slowfast_edu.models import build_model
 from slowfast_edu.models.convert import convert_state_dict
+from slowfast_edu.models.stem import Stem
 
 CL = torch.channels_last_3d
 
@@ -109,10 +113,14 @@ def benchmark(model: str, batch: int, size: int, frames: int, rounds: int, warmu
     fast = torch.randn(batch, 3, ours.cfg.fast_frames, size, size, generator=g)
     labels = torch.randint(0, num_classes, (batch,), generator=g)
     variants = {}
-    for name, net, channels_last in (("PyTorchVideo (reference)", reference, False),
-                                     ("PyTorchVideo, channels-last", reference, True),
-                                     ("ours", ours, False), ("ours, channels-last", ours, True)):
+    for name, net, channels_last, stack in (
+            ("PyTorchVideo (reference)", reference, False, False),
+            ("PyTorchVideo, channels-last", reference, True, False),
+            ("ours, channels-last, plain stem conv", ours, True, False),
+            ("ours, channels-last, frames as channels", ours, True, True)):
         net = copy.deepcopy(net).train()
+        for stem in (m for m in net.modules() if isinstance(m, Stem)):
+            stem.stack_frames = stack
         fmt = CL if channels_last else torch.contiguous_format
         net = net.to(memory_format=fmt)
         optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True,
