@@ -28,6 +28,9 @@ Two variants of the teaching model differ from the paper's:
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,23 +126,59 @@ def train_variant(variant: Variant, data_dir: str | Path, out: str | Path,
 def run_ablation(data_dir: str | Path, out: str | Path,
                  variants: tuple[Variant, ...] | list[Variant] = VARIANTS,
                  settings: list[str] | None = None, config_path: str | Path | None = None,
-                 progress: bool = True) -> list[dict]:
+                 progress: bool = True, workers: int = 1) -> list[dict]:
     """Train every variant with the same config and budget, each in `out/<index>`; write
-    `results.json` and a Markdown table `results.md` in `out`; return the results. Variants with
-    the same alpha share their datasets (decoded once when the config sets `data.cache`)."""
+    `results.json` and a Markdown table `results.md` in `out`; return the results in the order
+    of `variants`. Variants with the same alpha share their datasets (decoded once when the
+    config sets `data.cache`). `workers` > 1 trains that many variants at once, each in its own
+    process with cores / workers torch threads, the costliest first: the tiny model's small
+    convolutions keep a second thread half idle, a second process busy (docs/notebooks.md)."""
     out = Path(out)
-    results, shared = [], {}
-    for i, variant in enumerate(tqdm(variants, desc="variants", disable=not progress)):
-        config = variant_config(data_dir, variant.overrides, settings, config_path)
-        alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
-        if alpha not in shared:  # the clips are packed into [slow, fast] by alpha
-            prepare_data(config, progress)  # the synthetic set, generated once when missing
-            shared[alpha] = datasets_from_config(config)
-        results.append(train_variant(variant, data_dir, out / f"{i:02d}", settings, config_path,
-                                     datasets=shared[alpha]))
+    prepare_data(variant_config(data_dir, {}, settings, config_path), progress)  # once
+    jobs = [(variant, data_dir, out / f"{i:02d}", settings, config_path)
+            for i, variant in enumerate(variants)]
+    if workers <= 1:
+        shared: dict = {}
+        results = [_train_sharing(job, shared) for job in tqdm(
+            jobs, desc="variants", disable=not progress)]
+    else:
+        results = _train_in_processes(jobs, workers, progress)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "results.md").write_text(results_table(results))
+    return results
+
+
+def _train_sharing(job: tuple, shared: dict) -> dict:
+    """`train_variant` of one job, with the datasets of its alpha from `shared` (made once)."""
+    variant, data_dir, out, settings, config_path = job
+    config = variant_config(data_dir, variant.overrides, settings, config_path)
+    alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
+    if alpha not in shared:  # the clips are packed into [slow, fast] by alpha
+        shared[alpha] = datasets_from_config(config)
+    return train_variant(variant, data_dir, out, settings, config_path, datasets=shared[alpha])
+
+
+_WORKER_DATASETS: dict = {}  # in a worker process: its datasets by alpha, for all its variants
+
+
+def _train_in_worker(job: tuple) -> dict:
+    return _train_sharing(job, _WORKER_DATASETS)
+
+
+def _train_in_processes(jobs: list[tuple], workers: int, progress: bool) -> list[dict]:
+    """The jobs' results, trained by `workers` spawned processes; the costliest job first."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    jobs = [(v, d, o, [*(s or []), f"train.threads={threads}"], c) for v, d, o, s, c in jobs]
+    cost = [variant_cost(job[0].overrides)["gflops"] for job in jobs]
+    results: list[dict | None] = [None] * len(jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_train_in_worker, jobs[i]): i
+                   for i in sorted(range(len(jobs)), key=lambda i: -cost[i])}
+        for future in tqdm(as_completed(futures), total=len(jobs), desc="variants",
+                           disable=not progress):
+            results[futures[future]] = future.result()
     return results
 
 

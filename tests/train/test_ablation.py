@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -98,3 +99,11 @@ def test_run_ablation_trains_variants_with_equal_budgets(tmp_path, monkeypatch):
     assert len(fusion_ours.collections) == len(fusion_paper.collections) == 2  # default, Slow-only
     assert len(alpha_ours.collections) == 2 and len(alpha_paper.collections) == 0
     assert [t.get_text() for t in alpha_paper.texts] == ["not in the paper's Table 5"]
+    # two worker processes of one thread each, the costlier variant first: the same results
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    at_once = run_ablation(data, tmp_path / "at_once", chosen[1:], SMALL, progress=False,
+                           workers=2)
+    assert [r["name"] for r in at_once] == ["Slow-only", "alpha=8"]
+    without_time = lambda r: {k: v for k, v in r.items() if k != "minutes"}  # noqa: E731
+    assert [without_time(r) for r in at_once] == [without_time(r) for r in results[1:]]
+
