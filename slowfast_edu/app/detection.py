@@ -17,7 +17,8 @@ people's boxes from a Faster R-CNN, and scores the actions of each). Here they a
 `x1,y1,x2,y2` per line in pixels of the video's frame (`parse_boxes`, with a clear `BoxError`
 for anything else); none typed, the whole frame is one box. For the synthetic set's own clips,
 `find_objects` finds the shapes on the key frame (they are bright on a dark background) as a
-person detector finds people; the app's example clip comes with its true boxes.
+person detector finds people; the app's example clip comes with its true boxes. A real person
+detector (`people.py`) is offered only when its weights are already on the machine.
 
 The key frame is the clip's centre, as in AVA: the clip the detector sees is its view
 (`clip_geometry`: 16 frames at 30 fps for the teaching detector) centred on it, resized as it was
@@ -29,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -303,12 +305,13 @@ def detect(entry: AppModel, path: str, boxes: torch.Tensor | str | None = None,
     return result
 
 
-def suggest_boxes(entry: AppModel, path: str, max_seconds: float | None = 10.0) -> str:
-    """`find_objects` on the key frame of `path` (the frame `detect` scores), typed as
-    `parse_boxes` reads them; "" when nothing bright is there."""
+def suggest_boxes(entry: AppModel, path: str, max_seconds: float | None = 10.0,
+                  finder: Callable[[np.ndarray], torch.Tensor] = find_objects) -> str:
+    """The boxes `finder` (`find_objects`, or a person detector) finds on the key frame of
+    `path` (the frame `detect` scores), typed as `parse_boxes` reads them; "" for none."""
     loaded = entry.get()
     clip = read_views(path, loaded.geometry, max_seconds=max_seconds, arch=loaded.arch)
-    return format_boxes(find_objects(clip.frames[0][clip.frames.shape[1] // 2].numpy()))
+    return format_boxes(finder(clip.frames[0][clip.frames.shape[1] // 2].numpy()))
 
 
 def draw_boxes(frame: np.ndarray, result: Detection, top: int = TOP_LABELS,

@@ -43,6 +43,7 @@ from .detection import (MAX_BOXES, BoxError, detector_entry, example_clip,  # no
                         suggest_boxes)
 from .detection import detect as detect_boxes  # noqa: E402
 from .menu import AppModel, available_models, missing_weights_note  # noqa: E402
+from .people import cached_person_detector, missing_note  # noqa: E402
 from ..models.default import DEFAULT_DETECTOR  # noqa: E402
 from .preview import browser_plays, make_preview  # noqa: E402
 
@@ -68,10 +69,11 @@ DETECT_INTRO = f"""### Action detection (the paper's Section 5)
 The detector scores **boxes**: for each box on the clip's key frame (its centre), which actions
 the thing in it is doing, one yes/no score (a sigmoid) per action. It does not find the boxes:
 type them, one `x1,y1,x2,y2` per line in pixels of the video's frame (at most {MAX_BOXES}; none:
-the whole frame is one box), or for a clip of the synthetic set press *Find the shapes*.
+the whole frame is one box), or for a clip of the synthetic set press *Find the shapes* (or
+*Find people*, when a person detector's weights are on this machine).
 
 **The default detector knows only synthetic clips**: coloured shapes on a dark background, each
-moving left, moving right or staying still (`slowfast_tiny_detection`, trained in about two
+moving left, moving right or staying still (`slowfast_tiny_detection`, trained in a few
 minutes on a CPU). It knows no human action: a box whose features are unlike those of its
 training boxes (a real video's, for one) is marked *outside its world*, and its labels are not
 an answer."""
@@ -113,6 +115,7 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
     models = models if models is not None else available_models(checkpoint, model)
     if detector is None and DEFAULT_DETECTOR.is_file():
         detector = detector_entry()
+    people = cached_person_detector()  # None unless its weights are in the torch cache
     outputs = OutputFolder()
 
     def classify(video: str | None, model_name: str, originals: dict | None = None) -> tuple:
@@ -170,18 +173,23 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         return (result.key_image, result.to_dict(), result.cam_image, result.summary(),
                 result.notice)
 
-    def find_shapes(video: str | None, originals: dict | None = None) -> str:
-        """The synthetic shapes on the key frame, typed as boxes."""
+    def find_boxes(video: str | None, originals: dict | None = None, finder=None) -> str:
+        """The synthetic shapes (or with `finder`, the people) on the key frame, as boxes."""
         if not video:
             raise gr.Error("No video: upload a clip or pick the example first.",
                            print_exception=False)
         video = (originals or {}).get(Path(video).name, video)
         try:
-            found = suggest_boxes(detector, video, max_seconds)
+            found = suggest_boxes(detector, video, max_seconds, **(
+                {"finder": finder} if finder else {}))
         except VideoDecodeError as e:
             raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
+        except Exception as e:  # a person detector's weights that vanished or broke
+            log.exception("cannot find boxes on %s", Path(video).name)
+            raise gr.Error(f"Could not find boxes: {type(e).__name__}: {e}",
+                           print_exception=False) from None
         if not found:
-            gr.Warning("No bright shape on the key frame: type the boxes yourself.")
+            gr.Warning("Nothing found on the key frame: type the boxes yourself.")
         return found
 
     def show_detect_notice(notice: str | None) -> dict:
@@ -263,8 +271,12 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
                                                "one box")
                 with gr.Row():
                     find = gr.Button("Find the shapes (synthetic clips)", size="sm")
+                    find_people = gr.Button(f"Find people: {people.label}" if people else "",
+                                            size="sm", visible=people is not None)
                     box = gr.Number(1, label="Grad-CAM for box #", precision=0, minimum=1,
                                     maximum=MAX_BOXES)
+                if people is None:
+                    gr.Markdown(missing_note(), elem_id="people-note")
                 button = gr.Button("Detect", variant="primary")
                 clip, truth = example_clip(OutputFolder().path)  # removed at exit
                 gr.Examples([[str(clip), truth]], inputs=[video, boxes],
@@ -287,8 +299,11 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
                      concurrency_limit=1, concurrency_id="detector",
                      ).then(show_detect_notice, notice_text, notice, queue=False,
                             api_visibility="private")
-        find.click(find_shapes, [video, originals], boxes, concurrency_limit=1,
+        find.click(find_boxes, [video, originals], boxes, concurrency_limit=1,
                    concurrency_id="detector", api_visibility="private")
+        find_people.click(lambda upload, known: find_boxes(upload, known, people),
+                          [video, originals], boxes, concurrency_limit=1,
+                          concurrency_id="detector", api_visibility="private")
         video.upload(preview, [video, originals], [video, originals], api_visibility="private")
 
     with gr.Blocks(title="SlowFast: what each pathway saw", analytics_enabled=False,
