@@ -30,7 +30,8 @@ PERSON = 1  # "person" in the COCO labelling of torchvision's detectors
 CANDIDATES = {
     "fasterrcnn_resnet50_fpn_v2": detection.FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1,
     "fasterrcnn_resnet50_fpn": detection.FasterRCNN_ResNet50_FPN_Weights.COCO_V1,
-    "fasterrcnn_mobilenet_v3_large_fpn": detection.FasterRCNN_MobileNet_V3_Large_FPN_Weights.COCO_V1,
+    "fasterrcnn_mobilenet_v3_large_fpn":
+        detection.FasterRCNN_MobileNet_V3_Large_FPN_Weights.COCO_V1,
     "fasterrcnn_mobilenet_v3_large_320_fpn":
         detection.FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.COCO_V1,
 }

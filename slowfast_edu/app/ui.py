@@ -6,8 +6,9 @@ picture and an MP4) and the processing time. **Detect** (when the default detect
 `make default-detector`): `detect(video, boxes, box)`, served at `/detect`, scores the actions of
 typed boxes (`x1,y1,x2,y2` per line; none: the whole frame) on the clip's key frame, its centre;
 its outputs are the key frame with each box and its top labels, the boxes' labels as JSON, the
-Grad-CAM of box `box` per pathway and a summary (`detection.py` does the work). Every problem with an upload comes back as a `gr.Error` that says what is
-wrong, and the app goes on serving.
+Grad-CAM of box `box` per pathway and a summary (`detection.py` does the work). Every problem
+with an upload (or with typed boxes) comes back as a `gr.Error` that says what is wrong, and the
+app goes on serving.
 
 A clip outside the model's world (its domain check, `models/domain.py`) gets a plain notice above
 the labels (what the model was trained on, that its labels mean nothing here, the command that
