@@ -302,8 +302,10 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
                             api_visibility="private")
         find.click(find_boxes, [video, originals], boxes, concurrency_limit=1,
                    concurrency_id="detector", api_visibility="private")
-        find_people.click(lambda upload, known: find_boxes(upload, known, people),
-                          [video, originals], boxes, concurrency_limit=1,
+        def find_people_boxes(upload: str | None, known: dict) -> str:
+            return find_boxes(upload, known, people)
+
+        find_people.click(find_people_boxes, [video, originals], boxes, concurrency_limit=1,
                           concurrency_id="detector", api_visibility="private")
         video.upload(preview, [video, originals], [video, originals], api_visibility="private")
 
