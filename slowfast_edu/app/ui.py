@@ -1,16 +1,23 @@
 """The Gradio page: upload a clip, pick a model, see the top-5 and where each pathway looked.
 
-One event, `classify(video, model)`, served at `/classify`; its outputs are the top-5 (a
-`gr.Label`, first), the frames each pathway saw, their Grad-CAM over time (a picture and an MP4)
-and the processing time. Every problem with an upload comes back as a `gr.Error` that says what is
-wrong, and the app goes on serving.
+Two tabs. **Classify**: one event, `classify(video, model)`, served at `/classify`; its outputs
+are the top-5 (a `gr.Label`, first), the frames each pathway saw, their Grad-CAM over time (a
+picture and an MP4) and the processing time. **Detect** (when the default detector is installed,
+`make default-detector`): `detect(video, boxes, box)`, served at `/detect`, scores the actions of
+typed boxes (`x1,y1,x2,y2` per line; none: the whole frame) on the clip's key frame, its centre;
+its outputs are the key frame with each box and its top labels, the boxes' labels as JSON, the
+Grad-CAM of box `box` per pathway and a summary (`detection.py` does the work). Every problem
+with an upload (or with typed boxes) comes back as a `gr.Error` that says what is wrong, and the
+app goes on serving.
 
 A clip outside the model's world (its domain check, `models/domain.py`) gets a plain notice above
 the labels (what the model was trained on, that its labels mean nothing here, the command that
 gets the Kinetics-400 model), and the labels lose their big "answer" heading and are titled "not
 an answer". The notice is drawn by a second step chained to the event (from a `gr.State`, which
 the API leaves out), so `/classify` keeps its five outputs; its Markdown output starts with "Not
-an answer" for such a clip.
+an answer" for such a clip. The detector's check is per box (`calibrate_detection.py`): a box
+whose pooled features are unlike its training boxes' (those of a real video, for one) is marked
+"outside its world" on the picture, "in_domain": false in the JSON, and the notice says so.
 
 Hardening (see `launch`): loopback only unless told otherwise, no share link, uploads of at most
 `MAX_FILE_SIZE`, a queue of at most `QUEUE_SIZE` waiting requests, one request at a time per model
@@ -33,7 +40,12 @@ import gradio as gr  # noqa: E402
 
 from ..data import VideoDecodeError  # noqa: E402
 from .analysis import MAX_SECONDS, analyse  # noqa: E402
+from .detection import (MAX_BOXES, BoxError, detector_entry, example_clip,  # noqa: E402
+                        suggest_boxes)
+from .detection import detect as detect_boxes  # noqa: E402
 from .menu import AppModel, available_models, missing_weights_note  # noqa: E402
+from .people import cached_person_detector, missing_note  # noqa: E402
+from ..models.default import DEFAULT_DETECTOR  # noqa: E402
 from .preview import browser_plays, make_preview  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -52,6 +64,20 @@ Upload a short video (or record one, or pick an example). The **Slow** pathway s
 in full detail, the **Fast** pathway every frame in thin channels (Feichtenhofer et al., 2019).
 Grad-CAM shows where each pathway found the evidence for the top class, frame by frame.
 Long videos are read over the {MAX_SECONDS:.0f} seconds around their centre."""
+
+
+DETECT_INTRO = f"""### Action detection (the paper's Section 5)
+The detector scores **boxes**: for each box on the clip's key frame (its centre), which actions
+the thing in it is doing, one yes/no score (a sigmoid) per action. It does not find the boxes:
+type them, one `x1,y1,x2,y2` per line in pixels of the video's frame (at most {MAX_BOXES}; none:
+the whole frame is one box), or for a clip of the synthetic set press *Find the shapes* (or
+*Find people*, when a person detector's weights are on this machine).
+
+**The default detector knows only synthetic clips**: coloured shapes on a dark background, each
+moving left, moving right or staying still (`slowfast_tiny_detection`, trained in a few
+minutes on a CPU). It knows no human action: a box whose features are unlike those of its
+training boxes (a real video's, for one) is marked *outside its world*, and its labels are not
+an answer."""
 
 
 def example_clips(folder: Path = SAMPLES) -> list[str]:
@@ -83,9 +109,14 @@ class OutputFolder:
 
 def build_demo(checkpoint: str | None = None, model: str | None = None,
                models: dict[str, AppModel] | None = None, samples: Path = SAMPLES,
-               max_seconds: float = MAX_SECONDS) -> gr.Blocks:
-    """The app's `gr.Blocks` (queue configured); `models` defaults to `available_models`."""
+               max_seconds: float = MAX_SECONDS, detector: AppModel | None = None
+               ) -> gr.Blocks:
+    """The app's `gr.Blocks` (queue configured); `models` defaults to `available_models`,
+    `detector` to the embedded default detector (no Detect tab when it is not installed)."""
     models = models if models is not None else available_models(checkpoint, model)
+    if detector is None and DEFAULT_DETECTOR.is_file():
+        detector = detector_entry()
+    people = cached_person_detector()  # None unless its weights are in the torch cache
     outputs = OutputFolder()
 
     def classify(video: str | None, model_name: str, originals: dict | None = None) -> tuple:
@@ -114,6 +145,59 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         return (result.top5, result.frames_image, result.cam_image, str(result.animation),
                 result.summary(), result.notice)
 
+    def detect(video: str | None, boxes: str | None, box: float | None = 1,
+               originals: dict | None = None) -> tuple:
+        """The key frame with each box's top labels, the labels as JSON, the Grad-CAM of box
+        #`box` per pathway, a summary."""
+        if not video:
+            raise gr.Error("No video: upload a clip or pick the example first.",
+                           print_exception=False)
+        video = (originals or {}).get(Path(video).name, video)
+        try:
+            detector.get()
+        except Exception as e:  # the asset vanished or broke since start-up
+            log.exception("cannot load the detector")
+            raise gr.Error(f"Cannot load the detector: {e}", print_exception=False) from None
+        try:
+            result = detect_boxes(detector, video, boxes, cam_box=int(box or 1) - 1,
+                                  max_seconds=max_seconds)
+        except BoxError as e:
+            raise gr.Error(str(e), title="Cannot use these boxes", print_exception=False) \
+                from None
+        except VideoDecodeError as e:
+            log.warning("rejected an upload: %s", e)
+            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
+        except Exception as e:  # never let one upload take the app down
+            log.exception("failed on %s", Path(video).name)
+            raise gr.Error(f"Could not process {Path(video).name!r}: {type(e).__name__}: {e}",
+                           print_exception=False) from None
+        return (result.key_image, result.to_dict(), result.cam_image, result.summary(),
+                result.notice)
+
+    def find_boxes(video: str | None, originals: dict | None = None, finder=None) -> str:
+        """The synthetic shapes (or with `finder`, the people) on the key frame, as boxes."""
+        if not video:
+            raise gr.Error("No video: upload a clip or pick the example first.",
+                           print_exception=False)
+        video = (originals or {}).get(Path(video).name, video)
+        try:
+            found = suggest_boxes(detector, video, max_seconds, **(
+                {"finder": finder} if finder else {}))
+        except VideoDecodeError as e:
+            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
+        except Exception as e:  # a person detector's weights that vanished or broke
+            log.exception("cannot find boxes on %s", Path(video).name)
+            raise gr.Error(f"Could not find boxes: {type(e).__name__}: {e}",
+                           print_exception=False) from None
+        if not found:
+            gr.Warning("Nothing found on the key frame: type the boxes yourself.")
+        return found
+
+    def show_detect_notice(notice: str | None) -> dict:
+        if notice:
+            return gr.update(value=f"### ⚠ Not an answer\n{notice}", visible=True)
+        return gr.update(value="", visible=False)
+
     def show_notice(notice: str | None) -> tuple:
         """For a clip outside the model's world, the notice above the labels, and the labels
         without their "answer" heading, titled as what they are; for any other, neither."""
@@ -136,8 +220,8 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
             raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
         return str(shown), {**originals, shown.name: upload}
 
-    with gr.Blocks(title="SlowFast: what each pathway saw", analytics_enabled=False,
-                   delete_cache=(3600, 3600)) as demo:  # gradio's copies: gone after an hour
+    def classify_tab() -> None:
+        """The upload, the model menu, the top-5 and the pictures, wired to `classify`."""
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column():
@@ -174,6 +258,65 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         video.upload(preview, [video, originals], [video, originals], api_visibility="private")
         other.upload(lambda upload, known: preview(upload, known, always=True),
                      [other, originals], [video, originals], api_visibility="private")
+
+    def detect_tab() -> None:
+        """The upload, the boxes, the key frame with their labels, wired to `detect`."""
+        gr.Markdown(DETECT_INTRO)
+        with gr.Row():
+            with gr.Column():
+                video = gr.Video(sources=["upload"], label="Video clip", height=280)
+                originals = gr.State({})
+                boxes = gr.Textbox(label="Boxes: x1,y1,x2,y2 per line, in pixels of the frame",
+                                   lines=4, max_lines=MAX_BOXES,
+                                   placeholder="e.g. 10,12,30,34\nEmpty: the whole frame is "
+                                               "one box")
+                with gr.Row():
+                    find = gr.Button("Find the shapes (synthetic clips)", size="sm")
+                    find_people = gr.Button(f"Find people: {people.label}" if people else "",
+                                            size="sm", visible=people is not None)
+                    box = gr.Number(1, label="Grad-CAM for box #", precision=0, minimum=1,
+                                    maximum=MAX_BOXES)
+                if people is None:
+                    gr.Markdown(missing_note(), elem_id="people-note")
+                button = gr.Button("Detect", variant="primary")
+                clip, truth = example_clip(OutputFolder().path)  # removed at exit
+                gr.Examples([[str(clip), truth]], inputs=[video, boxes],
+                            label="Example: a clip of the synthetic detection set, with its "
+                                  "true boxes")
+            with gr.Column():
+                notice = gr.Markdown(visible=False, elem_id="detect-notice")
+                key = gr.Image(label="Key frame: each box with its top actions", format="png",
+                               interactive=False, buttons=["download"])
+        summary = gr.Markdown()
+        with gr.Accordion("Per box as JSON: its corners, actions, whether it is in the "
+                          "detector's world (what /detect returns)", open=False):
+            labels = gr.JSON(show_label=False)
+        gr.Markdown("**Grad-CAM of the chosen box's top action, per pathway**")
+        cams = gr.Image(label="Grad-CAM", show_label=False, format="png", interactive=False,
+                        buttons=["download"])
+        notice_text = gr.State(None)
+        button.click(detect, [video, boxes, box, originals],
+                     [key, labels, cams, summary, notice_text],
+                     concurrency_limit=1, concurrency_id="detector",
+                     ).then(show_detect_notice, notice_text, notice, queue=False,
+                            api_visibility="private")
+        find.click(find_boxes, [video, originals], boxes, concurrency_limit=1,
+                   concurrency_id="detector", api_visibility="private")
+        def find_people_boxes(upload: str | None, known: dict) -> str:
+            return find_boxes(upload, known, people)
+
+        find_people.click(find_people_boxes, [video, originals], boxes, concurrency_limit=1,
+                          concurrency_id="detector", api_visibility="private")
+        video.upload(preview, [video, originals], [video, originals], api_visibility="private")
+
+    with gr.Blocks(title="SlowFast: what each pathway saw", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:  # gradio's copies: gone after an hour
+        with gr.Tabs():
+            with gr.Tab("Classify", id="classify"):
+                classify_tab()
+            if detector is not None:
+                with gr.Tab("Detect", id="detect", elem_id="detect-tab"):
+                    detect_tab()
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 

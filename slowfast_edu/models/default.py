@@ -9,6 +9,11 @@ per output channel (w ~ scale * q, q in [-127, 127]) and the other tensors in fl
 float32 again once loaded. It also holds the class names, the preset and its overrides, how it
 was trained, and the statistics that tell a clip of its world from any other (`domain.py`):
 `model.domain`, None for a model exported without them.
+
+The embedded default *detector* is the same kind of file: `slowfast_tiny_detection` trained on
+the synthetic detection set (`make default-detector`, configs/default_detector.yaml), with a
+domain check fitted on the pooled features of its boxes (`calibrate_detection.py`); the app's
+detection mode loads it with `load_default_detector()`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from .presets import build_model
 from .weights import CheckpointError, fit_problems, read_checkpoint
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.pt"
+DEFAULT_DETECTOR = DEFAULT_MODEL.with_name("default_detector.pt")
 TRAINER_KEYS = {"model_state", "classnames", "config"}  # what `slowfast-edu train` writes
 EXPORT_KEYS = {"model_state", "classnames", "model"}  # what `export_int8` writes
 
@@ -129,3 +135,12 @@ def load_default_model() -> nn.Module:
         raise FileNotFoundError(f"the default model file {DEFAULT_MODEL} is missing from this "
                                 f"installation; rebuild it with `make default-model`")
     return load_exported(DEFAULT_MODEL)
+
+
+def load_default_detector() -> nn.Module:
+    """The embedded `slowfast_tiny_detection` trained on the synthetic detection set (offline,
+    ~3 MB): `model([slow, fast], boxes)` scores moving_left, moving_right, staying_still."""
+    if not DEFAULT_DETECTOR.is_file():
+        raise FileNotFoundError(f"the default detector file {DEFAULT_DETECTOR} is missing from "
+                                f"this installation; rebuild it with `make default-detector`")
+    return load_exported(DEFAULT_DETECTOR)

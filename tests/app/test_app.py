@@ -12,6 +12,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from slowfast_edu.app.detection import example_clip
 from slowfast_edu.app.menu import DEFAULT_LABEL
 from slowfast_edu.app.pictures import CELL, GAP, LABEL_WIDTH, TIME_HEIGHT
 from slowfast_edu.app.ui import QUEUE_SIZE
@@ -64,11 +65,14 @@ def check_answer(answer: tuple, expected: str | None = None, outside: bool | Non
 
 def test_one_classify_endpoint_whose_first_output_is_the_top5_label(client, app):
     api = client.view_api(return_format="dict", print_info=False)
-    assert list(api["named_endpoints"]) == ["/classify"]  # no flagging, nothing else
+    assert list(api["named_endpoints"]) == ["/classify", "/detect"]  # no flagging, nothing else
     endpoint = api["named_endpoints"]["/classify"]
     assert [p["component"] for p in endpoint["parameters"]] == ["Video", "Dropdown"]
     assert [r["component"] for r in endpoint["returns"]] == [
         "Label", "Image", "Image", "Video", "Markdown"]
+    endpoint = api["named_endpoints"]["/detect"]
+    assert [p["component"] for p in endpoint["parameters"]] == ["Video", "Textbox", "Number"]
+    assert [r["component"] for r in endpoint["returns"]] == ["Image", "Json", "Image", "Markdown"]
 
 
 def test_hardened_launch_settings(app):
@@ -136,3 +140,37 @@ def test_twenty_concurrent_clients_are_all_answered(app):
     with ThreadPoolExecutor(20) as pool:
         labels = list(pool.map(one, range(20)))
     assert labels == ["red_circle_moving_left"] * 20
+
+
+def detect(client: Client, path, boxes: str = "", box: int = 1) -> tuple:
+    """The app's detection answer for one video with the default detector."""
+    return client.predict(handle_file(str(path)), boxes, box, api_name="/detect")
+
+
+def test_detect_scores_the_typed_boxes_of_the_example(client, tmp_path):
+    path, truth = example_clip(tmp_path)
+    picture, boxes, cams, summary = detect(client, path, truth, 2)
+    assert [b["box"] for b in boxes] == [[float(v) for v in line.split(",")]
+                                         for line in truth.splitlines()]
+    assert [next(iter(b["labels"])) for b in boxes] == [
+        "moving_left", "moving_right", "staying_still"]  # its true actions, one of each
+    assert all(b["in_domain"] for b in boxes) and "Not an answer" not in summary
+    with Image.open(picture) as key, Image.open(cams) as cam:
+        assert key.size == (384, 384) and cam.size[0] > cam.size[1]
+    assert "Grad-CAM explains" in summary and "of box #2" in summary
+
+
+def test_detect_refuses_bad_boxes_and_bad_videos_and_keeps_serving(client, make_video, tmp_path):
+    path, truth = example_clip(tmp_path)
+    with pytest.raises(AppError, match="line 1 .*3 numbers"):
+        detect(client, path, "1,2,3")
+    with pytest.raises(AppError, match="outside the frame, which is 64 x 64"):
+        detect(client, path, "0,0,70,10")
+    with pytest.raises(AppError, match="No video"):
+        client.predict(None, "", 1, api_name="/detect")
+    with pytest.raises(AppError, match="cannot decode 'truncated.mp4'"):
+        detect(client, make_video("truncated.mp4"))
+    _, boxes, _, summary = detect(client, make_video("ten_minutes.mp4"))  # not its world
+    assert boxes[0]["box"] == [0, 0, 48, 40] and boxes[0]["in_domain"] is False
+    assert summary.startswith("**Not an answer**") and "the whole frame is one box" in summary
+    assert len(detect(client, path, truth)[1]) == 3

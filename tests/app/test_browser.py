@@ -90,3 +90,35 @@ def test_upload_a_clip_and_read_the_top_label(app, tmp_path):
     assert hosts == {"127.0.0.1"}  # fonts, scripts, everything came from the app itself
     with Image.open(shot) as picture:
         assert picture.size[0] == 1280 and picture.size[1] >= 900
+
+
+def test_the_detect_tab_finds_the_shapes_and_labels_each_box(app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from slowfast_edu.app.detection import example_clip
+
+    clip, truth = example_clip(tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app.local_url)
+            page.get_by_role("tab", name="Detect").click()
+            tab = page.locator("#detect-tab")
+            tab.locator("input[type=file]").first.set_input_files(str(clip))
+            expect(tab.locator("video").first).to_be_visible(timeout=30_000)
+            boxes = tab.get_by_label("Boxes: x1,y1,x2,y2 per line")
+            tab.get_by_role("button", name="Find the shapes").click()
+            expect(boxes).not_to_have_value("", timeout=30_000)
+            assert sorted(boxes.input_value().splitlines()) == sorted(truth.splitlines())  # found
+            tab.get_by_role("button", name="Detect", exact=True).click()
+            expect(tab.get_by_text("Processing time")).to_be_visible(timeout=60_000)
+            expect(tab.get_by_text("moving_right 9")).to_be_visible()  # the table's box #2
+            expect(tab.locator("#detect-notice")).to_be_hidden()
+            expect(tab.locator("img[src*='image.png']")).to_have_count(2)  # key frame, Grad-CAM
+            page.screenshot(path=str(tmp_path / "detect.png"), full_page=True)
+            boxes.fill("1,2,3")
+            tab.get_by_role("button", name="Detect", exact=True).click()
+            expect(page.get_by_text("3 numbers; a box is 4")).to_be_visible(timeout=30_000)
+        finally:
+            browser.close()
