@@ -155,7 +155,13 @@ def _train_sharing(job: tuple, shared: dict) -> dict:
     config = variant_config(data_dir, variant.overrides, settings, config_path)
     alpha = get_config(config["model"]["name"], **config["model"]["overrides"]).alpha
     if alpha not in shared:  # the clips are packed into [slow, fast] by alpha
+        decoded = next(iter(shared.values()), None)  # the same frames, whatever the alpha
+        if decoded is not None:
+            config = {**config, "data": {**config["data"], "cache": False}}
         shared[alpha] = datasets_from_config(config)
+        for dataset, other in zip(shared[alpha], decoded or ()):
+            if dataset is not None:
+                dataset.cache = other.cache  # decoded once, packed by each alpha
     return train_variant(variant, data_dir, out, settings, config_path, datasets=shared[alpha])
 
 

@@ -74,14 +74,20 @@ def test_run_ablation_trains_variants_with_equal_budgets(tmp_path, monkeypatch):
     data = tmp_path / "data"
     write_dataset(data, videos_per_class_train=1, videos_per_class_val=1, num_frames=16, size=32,
                   progress=False)
-    made = []  # the alphas datasets were made for: once per alpha, shared by its variants
-    monkeypatch.setattr(ablation, "datasets_from_config", lambda config: made.append(
-        se.get_config("slowfast_tiny", **config["model"]["overrides"]).alpha)
-        or datasets_from_config(config))
+    made, sets = [], []  # the alphas datasets were made for: once per alpha, shared by its variants
+
+    def recording(config):
+        made.append(se.get_config("slowfast_tiny", **config["model"]["overrides"]).alpha)
+        sets.append(datasets_from_config(config))
+        return sets[-1]
+
+    monkeypatch.setattr(ablation, "datasets_from_config", recording)
     chosen = [BY_NAME["SlowFast (T-conv)"], BY_NAME["Slow-only"], BY_NAME["alpha=8"]]
     results = run_ablation(data, tmp_path / "out", chosen, SMALL, progress=False)
     assert [r["name"] for r in results] == ["SlowFast (T-conv)", "Slow-only", "alpha=8"]
     assert made == [4, 8]
+    assert sets[1][0].cache is sets[0][0].cache and sets[1][1].cache is sets[0][1].cache  # decoded once
+    assert sets[1][0].alpha == 8 and sets[0][0].cache is not None
     assert {r["steps"] for r in results} == {1}  # 6 clips, batch 6: one step each
     for r, v in zip(results, chosen):
         assert 0.0 <= r["val_top1"] <= 1.0
