@@ -50,7 +50,8 @@ def frames_as_channels(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
     kt, pad = conv.kernel_size[0], conv.padding[0]
     frames = x.shape[2] + 2 * pad - kt + 1  # T out (stride 1 in time)
     padded = F.pad(x, (0, 0, 0, 0, pad, pad))  # (B, C, T + 2 pad, H, W)
-    stacked = torch.cat([padded[:, :, k:k + frames] for k in range(kt)], dim=1)  # (B, kt C, T, H, W)
+    # (B, kt C, T, H, W): channel k C + c is channel c of frame t + k of the padded clip
+    stacked = torch.cat([padded[:, :, k:k + frames] for k in range(kt)], dim=1)
     if x.is_contiguous(memory_format=torch.channels_last_3d):  # keep the clip's memory format
         stacked = stacked.contiguous(memory_format=torch.channels_last_3d)
     out_c, in_c = conv.weight.shape[:2]

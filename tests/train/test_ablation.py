@@ -86,7 +86,8 @@ def test_run_ablation_trains_variants_with_equal_budgets(tmp_path, monkeypatch):
     results = run_ablation(data, tmp_path / "out", chosen, SMALL, progress=False)
     assert [r["name"] for r in results] == ["SlowFast (T-conv)", "Slow-only", "alpha=8"]
     assert made == [4, 8]
-    assert sets[1][0].cache is sets[0][0].cache and sets[1][1].cache is sets[0][1].cache  # decoded once
+    # decoded once: alpha 8 packs the frames alpha 4's datasets decoded
+    assert sets[1][0].cache is sets[0][0].cache and sets[1][1].cache is sets[0][1].cache
     assert sets[1][0].alpha == 8 and sets[0][0].cache is not None
     assert {r["steps"] for r in results} == {1}  # 6 clips, batch 6: one step each
     for r, v in zip(results, chosen):

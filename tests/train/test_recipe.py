@@ -55,8 +55,8 @@ def test_config_defaults_overrides_and_typos(tmp_path):
     with pytest.raises(ConfigError, match="not key=value"):
         load_config(path, ["epochs"])
     with pytest.raises(ConfigError, match="no config file at .*nope.yaml; the shipped configs "
-                                          "are ava_slowfast_8x8_r50, default_model, "
-                                          "kinetics400_8x8_r50"):
+                                          "are ava_slowfast_8x8_r50, default_detector, "
+                                          "default_model, kinetics400_8x8_r50"):
         load_config(tmp_path / "nope.yaml")
 
 
@@ -95,7 +95,7 @@ def test_a_shipped_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch
     for name in ("synthetic_tiny_cpu", "synthetic_tiny_cpu.yaml",
                  "configs/synthetic_tiny_cpu.yaml"):
         assert find_config(name) == CONFIG_DIR / "synthetic_tiny_cpu.yaml"
-    assert set(shipped_configs()) == {"ava_slowfast_8x8_r50", "default_model",
+    assert set(shipped_configs()) == {"ava_slowfast_8x8_r50", "default_detector", "default_model",
                                       "kinetics400_8x8_r50", "kinetics_subset_8x8_r50",
                                       "synthetic_detection_tiny_cpu", "synthetic_multilabel_cpu",
                                       "synthetic_tiny_cpu"}
