@@ -64,6 +64,7 @@ BOX_COLOURS = ["#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#2ca02c", "#d62728",
 # (every channel below ~80): a pixel at least half covered by a shape is above the midpoint
 BRIGHT = 140
 MIN_AREA = 0.004  # of the frame: smaller bright specks are not objects
+FIND_SIDE = 256  # find_objects looks at larger frames at about this many pixels a side
 EXAMPLE_SEED = 39  # the example clip: three shapes, one of each action, all three right
 
 
@@ -117,7 +118,9 @@ def find_objects(frame: np.ndarray, bright: int = BRIGHT, min_area: float = MIN_
     """The synthetic set's shapes on a frame (H, W, 3) uint8: one tight box (x1, y1, x2, y2) per
     connected bright region, (K, 4) float, left to right. For the synthetic clips only: on any
     other video it finds whatever is bright."""
-    mask = torch.as_tensor(np.asarray(frame)).amax(dim=2) >= bright  # (H, W)
+    full = torch.as_tensor(np.asarray(frame)).amax(dim=2) >= bright  # (H, W)
+    step = -(-max(full.shape) // FIND_SIDE)  # a large frame is searched every `step` pixels
+    mask = full[::step, ::step]  # (h, w): the loop below takes about max(h, w) rounds at most
     h, w = mask.shape
     # connected components: each pixel takes the largest label of its 8 neighbours, repeatedly
     labels = torch.where(mask, torch.arange(1, h * w + 1, dtype=torch.float32).view(h, w), 0.0)
@@ -130,8 +133,9 @@ def find_objects(frame: np.ndarray, bright: int = BRIGHT, min_area: float = MIN_
     for label in labels.unique()[1:]:  # 0 is the background
         rows, cols = torch.nonzero(labels == label, as_tuple=True)
         if len(rows) >= min_area * h * w:
-            boxes.append((float(cols.min()), float(rows.min()), float(cols.max() + 1),
-                          float(rows.max() + 1)))
+            boxes.append((float(cols.min() * step), float(rows.min() * step),
+                          float(min((cols.max() + 1) * step, full.shape[1])),
+                          float(min((rows.max() + 1) * step, full.shape[0]))))
     return torch.tensor(sorted(boxes), dtype=torch.float32).reshape(-1, 4)
 
 

@@ -76,6 +76,13 @@ def test_the_synthetic_shapes_are_found_where_their_true_boxes_are(tmp_path):
         assert len(found) == len(truth)
         assert box_iou(found, truth).max(dim=1).values.min() > 0.8  # each one, tight
     assert len(find_objects(np.full((64, 64, 3), 30, np.uint8))) == 0  # nothing bright
+    # a full-HD frame is searched at about 256 pixels a side: the boxes to within a step (8 px)
+    big = np.full((1080, 1920, 3), 30, np.uint8)
+    big[100:900, 40:1800] = 250  # a bright region nearly the frame's size
+    big[950:1070, 1700:1900, 1] = 250  # and a smaller one below it
+    found = find_objects(big)
+    assert found.shape == (2, 4)
+    assert (found - torch.tensor([[40, 100, 1800, 900], [1700, 950, 1900, 1070]])).abs().max() <= 8
 
 
 # --- the default detector ---------------------------------------------------------------------
