@@ -168,6 +168,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="app_latency_") as tmp:
         tmp = Path(tmp)
+        # gradio_client downloads each output through a folder of its own in the temp folder
+        # and leaves it there, empty: this run's temp folder is inside ours, removed with it
+        (tmp / "tmp").mkdir()
+        tempfile.tempdir = str(tmp / "tmp")
         clip = make_clip(tmp / "ten_seconds.mp4")
         models = available_models()
         demo = launch(port=None, demo=build_demo(models=models), prevent_thread_lock=True,
