@@ -72,13 +72,8 @@ def run_pathways_lesson(out: str | Path, data_dir: str | Path | None = None,
     datasets = datasets_from_config(base, progress)  # decoded once (data.cache), used three times
     decode_done = time.perf_counter()
     results, _ = train_models(base, models or MODELS, out, datasets, progress)
-    end = time.perf_counter()
-    run = run_info(base, load_before, {"data": (data_done - start) / 60,
-                                       "decode": (decode_done - data_done) / 60,
-                                       "train": (end - decode_done) / 60,
-                                       "total": (end - start) / 60})
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    run = run_info(base, load_before, phase_minutes(start, data_done, decode_done))
+    save_run(out, results, run)
     (out / "results.md").write_text(lesson_table(results))
     plot_results(results, out / "results.png")
     return results
@@ -131,6 +126,49 @@ def run_info(config: dict, load_before: tuple[float, float, float], minutes: dic
             "minutes": {k: round(v, 3) for k, v in minutes.items()}}
 
 
+def phase_minutes(start: float, data_done: float, decode_done: float) -> dict[str, float]:
+    """Minutes of a lesson's phases from its `time.perf_counter()` marks, training ending now."""
+    end = time.perf_counter()
+    return {"data": (data_done - start) / 60, "decode": (decode_done - data_done) / 60,
+            "train": (end - decode_done) / 60, "total": (end - start) / 60}
+
+
+def save_run(out: Path, results: dict, run: dict) -> None:
+    """A lesson's `results.json` and `run.json` in `out` (what `--check` and `make` read)."""
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+
+
+class Goals:
+    """A lesson run's goals, checked one at a time: `met` and `missed`, one line each."""
+
+    def __init__(self) -> None:
+        self.met: list[str] = []
+        self.missed: list[str] = []
+
+    def check(self, ok: bool, line: str) -> None:
+        (self.met if ok else self.missed).append(line)
+
+    def equal_budgets(self, results: dict) -> None:
+        """Every model trained the same number of steps."""
+        steps = {key: r["steps"] for key, r in results.items()}
+        self.check(len(set(steps.values())) == 1, "equal budgets: " + ", ".join(
+            f"{key} {n}" for key, n in steps.items()) + " steps")
+
+    def in_time(self, minutes: float, what: str, goal_minutes: float, run: dict,
+                cores: int = 2) -> None:
+        """`minutes` <= `goal_minutes`, judged only for a run on `cores` cores that started on a
+        quiet machine (a 1-minute load average under QUIET_LOAD); otherwise said, not judged."""
+        load = run["load_average_before"][0]
+        if run["cores"] == cores and load < QUIET_LOAD:
+            self.check(minutes <= goal_minutes, f"{minutes:.1f} minutes {what} (goal <= "
+                                                f"{goal_minutes:g} on {cores} cores)")
+        else:
+            self.met.append(f"time not judged: {minutes:.1f} minutes {what} on {run['cores']} "
+                            f"cores with a 1-minute load average of {load} before the run (the "
+                            f"goal is for {cores} quiet cores, load < {QUIET_LOAD})")
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -169,30 +207,19 @@ def plot_results(results: dict, path: Path) -> Path:
 def check_lesson(results: dict, run: dict) -> tuple[list[str], list[str]]:
     """(goals met, goals missed) of a lesson run (`results.json`, `run.json`), one line each;
     the time goal counts only for a run on 2 cores that started on a quiet machine."""
-    met, missed = [], []
-
-    def goal(ok: bool, line: str) -> None:
-        (met if ok else missed).append(line)
-
-    goal(list(results) == list(MODELS), f"the three models trained: {', '.join(results)}")
-    steps = {key: r["steps"] for key, r in results.items()}
-    goal(len(set(steps.values())) == 1,
-         "equal budgets: " + ", ".join(f"{key} {n}" for key, n in steps.items()) + " steps")
+    goals = Goals()
+    goals.check(list(results) == list(MODELS), f"the three models trained: {', '.join(results)}")
+    goals.equal_budgets(results)
     top1 = {k: r["val_top1"] or 0.0 for k, r in results.items()}
     slowfast, slow = top1.get("slowfast", 0.0), top1.get("slow_only", 1.0)
-    goal(slowfast >= GOAL_TOP1, f"SlowFast val top-1 {100 * slowfast:.1f}% (goal >= "
-                                f"{100 * GOAL_TOP1:.0f}%)")
-    goal(slowfast - slow >= GOAL_GAP, f"Slow-only {100 * slow:.1f}%, {100 * (slowfast - slow):.1f}"
-                                      f" points below SlowFast (goal >= {100 * GOAL_GAP:.0f})")
+    goals.check(slowfast >= GOAL_TOP1, f"SlowFast val top-1 {100 * slowfast:.1f}% (goal >= "
+                                       f"{100 * GOAL_TOP1:.0f}%)")
+    goals.check(slowfast - slow >= GOAL_GAP,
+                f"Slow-only {100 * slow:.1f}%, {100 * (slowfast - slow):.1f} points below "
+                f"SlowFast (goal >= {100 * GOAL_GAP:.0f})")
     cpu = sum(r["cpu_minutes"] for r in results.values())
-    goal(cpu <= GOAL_CORES * GOAL_MINUTES, f"{cpu:.1f} CPU minutes of training (goal <= "
-                                           f"{GOAL_CORES} cores x {GOAL_MINUTES:g} minutes)")
-    minutes, load = sum(r["minutes"] for r in results.values()), run["load_average_before"][0]
-    if run["cores"] == GOAL_CORES and load < QUIET_LOAD:
-        goal(minutes <= GOAL_MINUTES, f"{minutes:.1f} minutes for the three (goal <= "
-                                      f"{GOAL_MINUTES:g} on {GOAL_CORES} cores)")
-    else:
-        met.append(f"time not judged: {minutes:.1f} minutes on {run['cores']} cores with a "
-                   f"1-minute load average of {load} before the run (the goal is for "
-                   f"{GOAL_CORES} quiet cores, load < {QUIET_LOAD})")
-    return met, missed
+    goals.check(cpu <= GOAL_CORES * GOAL_MINUTES, f"{cpu:.1f} CPU minutes of training (goal <= "
+                                                  f"{GOAL_CORES} cores x {GOAL_MINUTES:g} minutes)")
+    goals.in_time(sum(r["minutes"] for r in results.values()), "for the three", GOAL_MINUTES,
+                  run, GOAL_CORES)
+    return goals.met, goals.missed

@@ -23,7 +23,6 @@ its source); `run.json` where and when it ran (`lesson.run_info`).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -35,14 +34,13 @@ from ..models import count_flops, count_params, example_inputs
 from .datasets import loader, prepare_data
 from .engine import datasets_from_config
 from .evaluation import evaluate
-from .lesson import lesson_config, run_info, train_models
+from .lesson import Goals, lesson_config, phase_minutes, run_info, save_run, train_models
 
 MODELS = {"c2d": "c2d_tiny", "i3d": "i3d_tiny", "slow_only": "slow_tiny",
           "two_stream": "two_stream_tiny", "slowfast": "slowfast_tiny"}
 EPOCHS = 12  # the pathway lesson's recipe, 4 epochs shorter: five models in the time budget
 # the lesson's goals (issue 16), for a full run on 2 CPU cores
 GOAL_SLOWFAST, GOAL_CHANCE_MARGIN, GOAL_MINUTES, GOAL_CORES = 0.95, 0.10, 8.0, 2
-QUIET_LOAD = 0.5  # a 1-minute load average under this before the run: its clock counts
 
 TABLE_2 = "the paper, Table 2"
 ZOO = "top-1: PyTorchVideo model zoo checkpoint; GFLOPs: our count at 256 (= PyTorchVideo's model)"
@@ -78,13 +76,8 @@ def run_baselines_lesson(out: str | Path, data_dir: str | Path | None = None,
     results, trainers = train_models(base, models or MODELS, out, datasets, progress)
     for key, trainer in trainers.items():
         results[key].update(measure(trainer))
-    end = time.perf_counter()
-    run = run_info(base, load_before, {"data": (data_done - start) / 60,
-                                       "decode": (decode_done - data_done) / 60,
-                                       "train": (end - decode_done) / 60,
-                                       "total": (end - start) / 60})
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    run = run_info(base, load_before, phase_minutes(start, data_done, decode_done))
+    save_run(out, results, run)
     (out / "results.md").write_text(baselines_table(results))
     plot_accuracy_vs_gflops(results, out / "accuracy_vs_gflops.png")
     return results
@@ -168,28 +161,15 @@ def plot_accuracy_vs_gflops(results: dict, path: Path) -> Path:
 def check_baselines_lesson(results: dict, run: dict) -> tuple[list[str], list[str]]:
     """(goals met, goals missed) of a run (`results.json`, `run.json`), one line each; the time
     goal counts only for a run on 2 cores that started on a quiet machine."""
-    met, missed = [], []
-
-    def goal(ok: bool, line: str) -> None:
-        (met if ok else missed).append(line)
-
-    goal(list(results) == list(MODELS), f"the five models trained: {', '.join(results)}")
-    steps = {key: r["steps"] for key, r in results.items()}
-    goal(len(set(steps.values())) == 1,
-         "equal budgets: " + ", ".join(f"{key} {n}" for key, n in steps.items()) + " steps")
+    goals = Goals()
+    goals.check(list(results) == list(MODELS), f"the five models trained: {', '.join(results)}")
+    goals.equal_budgets(results)
     c2d = results.get("c2d", {}).get("direction", 1.0)
-    goal(abs(c2d - 0.5) <= GOAL_CHANCE_MARGIN,
-         f"C2D's direction accuracy {100 * c2d:.1f}% (goal: chance, 50 +- "
-         f"{100 * GOAL_CHANCE_MARGIN:.0f}%)")
+    goals.check(abs(c2d - 0.5) <= GOAL_CHANCE_MARGIN,
+                f"C2D's direction accuracy {100 * c2d:.1f}% (goal: chance, 50 +- "
+                f"{100 * GOAL_CHANCE_MARGIN:.0f}%)")
     slowfast = results.get("slowfast", {}).get("val_top1") or 0.0
-    goal(slowfast > GOAL_SLOWFAST, f"SlowFast val top-1 {100 * slowfast:.1f}% (goal > "
-                                   f"{100 * GOAL_SLOWFAST:.0f}%)")
-    minutes, load = run["minutes"]["total"], run["load_average_before"][0]
-    if run["cores"] == GOAL_CORES and load < QUIET_LOAD:
-        goal(minutes <= GOAL_MINUTES, f"{minutes:.1f} minutes for the whole lesson (goal <= "
-                                      f"{GOAL_MINUTES:g} on {GOAL_CORES} cores)")
-    else:
-        met.append(f"time not judged: {minutes:.1f} minutes on {run['cores']} cores with a "
-                   f"1-minute load average of {load} before the run (the goal is for "
-                   f"{GOAL_CORES} quiet cores, load < {QUIET_LOAD})")
-    return met, missed
+    goals.check(slowfast > GOAL_SLOWFAST, f"SlowFast val top-1 {100 * slowfast:.1f}% (goal > "
+                                          f"{100 * GOAL_SLOWFAST:.0f}%)")
+    goals.in_time(run["minutes"]["total"], "for the whole lesson", GOAL_MINUTES, run, GOAL_CORES)
+    return goals.met, goals.missed

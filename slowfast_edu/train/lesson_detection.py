@@ -19,7 +19,6 @@ where, the load average before and after, minutes per phase), a table `results.m
 from __future__ import annotations
 
 import copy
-import json
 import os
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from .config import CONFIG_DIR, load_config
 from .detection import detection_datasets, prepare_detection_data
 from .engine import Trainer
-from .lesson import QUIET_LOAD, run_info
+from .lesson import Goals, phase_minutes, run_info, save_run
 
 LESSON_CONFIG = CONFIG_DIR / "synthetic_detection_tiny_cpu.yaml"
 MODELS = {"slowfast": "slowfast_tiny_detection", "slow_only": "slow_tiny_detection"}
@@ -68,13 +67,8 @@ def run_detection_lesson(out: str | Path, data_dir: str | Path | None = None,
         if progress:
             print(f"{key:10s} frame mAP {100 * (r.get('val_map') or 0):5.1f}  "
                   f"({r['minutes']:.1f} min)")
-    end = time.perf_counter()
-    run = run_info(base, load_before, {"data": (data_done - start) / 60,
-                                       "decode": (decode_done - data_done) / 60,
-                                       "train": (end - decode_done) / 60,
-                                       "total": (end - start) / 60})
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    run = run_info(base, load_before, phase_minutes(start, data_done, decode_done))
+    save_run(out, results, run)
     (out / "results.md").write_text(detection_table(results))
     plot_detection_results(results, out / "results.png")
     return results
@@ -120,27 +114,15 @@ def plot_detection_results(results: dict, path: Path) -> Path:
 def check_detection_lesson(results: dict, run: dict) -> tuple[list[str], list[str]]:
     """(goals met, goals missed) of a detection lesson run; the time goal counts only for a run
     on 2 cores that started on a quiet machine."""
-    met, missed = [], []
-
-    def goal(ok: bool, line: str) -> None:
-        (met if ok else missed).append(line)
-
-    goal(list(results) == list(MODELS), f"both detectors trained: {', '.join(results)}")
-    steps = {key: r["steps"] for key, r in results.items()}
-    goal(len(set(steps.values())) == 1,
-         "equal budgets: " + ", ".join(f"{key} {n}" for key, n in steps.items()) + " steps")
+    goals = Goals()
+    goals.check(list(results) == list(MODELS), f"both detectors trained: {', '.join(results)}")
+    goals.equal_budgets(results)
     scores = {k: r["frame_map"] or 0.0 for k, r in results.items()}
     slowfast, slow = scores.get("slowfast", 0.0), scores.get("slow_only", 1.0)
-    goal(slowfast >= GOAL_MAP, f"SlowFast frame mAP {100 * slowfast:.1f} (goal >= "
-                               f"{100 * GOAL_MAP:.0f})")
-    goal(slowfast - slow >= GOAL_GAP, f"Slow-only {100 * slow:.1f}, {100 * (slowfast - slow):.1f}"
-                                      f" points below SlowFast (goal >= {100 * GOAL_GAP:.0f})")
-    minutes, load = run["minutes"]["total"], run["load_average_before"][0]
-    if run["cores"] == GOAL_CORES and load < QUIET_LOAD:
-        goal(minutes <= GOAL_MINUTES, f"{minutes:.1f} minutes for the whole lesson (goal <= "
-                                      f"{GOAL_MINUTES:g} on {GOAL_CORES} cores)")
-    else:
-        met.append(f"time not judged: {minutes:.1f} minutes on {run['cores']} cores with a "
-                   f"1-minute load average of {load} before the run (the goal is for "
-                   f"{GOAL_CORES} quiet cores, load < {QUIET_LOAD})")
-    return met, missed
+    goals.check(slowfast >= GOAL_MAP, f"SlowFast frame mAP {100 * slowfast:.1f} (goal >= "
+                                      f"{100 * GOAL_MAP:.0f})")
+    goals.check(slowfast - slow >= GOAL_GAP,
+                f"Slow-only {100 * slow:.1f}, {100 * (slowfast - slow):.1f} points below "
+                f"SlowFast (goal >= {100 * GOAL_GAP:.0f})")
+    goals.in_time(run["minutes"]["total"], "for the whole lesson", GOAL_MINUTES, run, GOAL_CORES)
+    return goals.met, goals.missed

@@ -12,7 +12,6 @@ evaluates the config's `eval_clips x eval_crops` views per validation video, and
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -22,13 +21,12 @@ import torch
 from .config import CONFIG_DIR, load_config
 from .datasets import dataset_from_config, loader, prepare_data
 from .engine import Trainer
-from .lesson import run_info
+from .lesson import Goals, run_info, save_run
 from .multilabel import evaluate_multilabel
 
 MULTILABEL_CONFIG = CONFIG_DIR / "synthetic_multilabel_cpu.yaml"
 # the goals (issue 16), for a full run on 2 CPU cores
 GOAL_MAP, GOAL_MINUTES, GOAL_CORES = 0.90, 5.0, 2
-QUIET_LOAD = 0.5  # a 1-minute load average under this before the run: its clock counts
 
 
 def run_multilabel_lesson(out: str | Path, data_dir: str | Path | None = None,
@@ -62,25 +60,16 @@ def run_multilabel_lesson(out: str | Path, data_dir: str | Path | None = None,
                                                  "train": (train_done - data_done) / 60,
                                                  "eval": (end - train_done) / 60,
                                                  "total": (end - start) / 60})
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    save_run(out, results, run)
     return results
 
 
 def check_multilabel_lesson(results: dict, run: dict) -> tuple[list[str], list[str]]:
     """(goals met, goals missed): mAP >= 0.9, and training plus evaluation within 5 minutes
     (judged only for a run on 2 cores that started on a quiet machine)."""
-    met, missed = [], []
-    (met if results["mAP"] >= GOAL_MAP else missed).append(
-        f"mAP {100 * results['mAP']:.1f}% over {results['videos']} videos ({results['views']}; "
-        f"goal >= {100 * GOAL_MAP:.0f}%)")
-    minutes, load = results["minutes"], run["load_average_before"][0]
-    line = f"{minutes:.1f} minutes to train and evaluate"
-    if run["cores"] == GOAL_CORES and load < QUIET_LOAD:
-        (met if minutes <= GOAL_MINUTES else missed).append(
-            f"{line} (goal <= {GOAL_MINUTES:g} on {GOAL_CORES} cores)")
-    else:
-        met.append(f"time not judged: {line} on {run['cores']} cores with a 1-minute load "
-                   f"average of {load} before the run (the goal is for {GOAL_CORES} quiet cores, "
-                   f"load < {QUIET_LOAD})")
-    return met, missed
+    goals = Goals()
+    goals.check(results["mAP"] >= GOAL_MAP,
+                f"mAP {100 * results['mAP']:.1f}% over {results['videos']} videos "
+                f"({results['views']}; goal >= {100 * GOAL_MAP:.0f}%)")
+    goals.in_time(results["minutes"], "to train and evaluate", GOAL_MINUTES, run, GOAL_CORES)
+    return goals.met, goals.missed
