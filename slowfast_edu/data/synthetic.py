@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,6 +250,22 @@ def _write_one(job: tuple[str, int, int, int, int]) -> None:
     write_video(path, generate_clip(class_id, seed, num_frames, size))
 
 
+def write_videos(write: Callable[[tuple], None], jobs: list[tuple], workers: int = 1,
+                 desc: str = "synthetic videos", progress: bool = True) -> None:
+    """`write(job)` for every job (one video each), in `workers` processes when > 1 (`write`
+    must then be a module-level function), with a progress bar."""
+    bar = tqdm(total=len(jobs), desc=desc, unit="video", disable=not progress)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for _ in pool.map(write, jobs, chunksize=4):
+                bar.update()
+    else:
+        for job in jobs:
+            write(job)
+            bar.update()
+    bar.close()
+
+
 def write_dataset(out_dir: str | os.PathLike, videos_per_class_train: int = 40,
                   videos_per_class_val: int = 20, num_frames: int = 64, size: int = 64,
                   seed: int = 0, workers: int = 1, progress: bool = True) -> dict[str, int]:
@@ -272,16 +289,7 @@ def write_dataset(out_dir: str | os.PathLike, videos_per_class_train: int = 40,
                 lists[split].append(f"{relative} {class_id}\n")
                 jobs.append((str(out / relative), class_id, clip_seed(seed, split, class_id, i),
                              num_frames, size))
-    bar = tqdm(total=len(jobs), desc="synthetic videos", unit="video", disable=not progress)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_write_one, jobs, chunksize=4):
-                bar.update()
-    else:
-        for job in jobs:
-            _write_one(job)
-            bar.update()
-    bar.close()
+    write_videos(_write_one, jobs, workers, "synthetic videos", progress)
     # the lists last: a set whose train.csv exists is complete (an interrupted one is redone)
     (out / "classnames.json").write_text(json.dumps(CLASSES, indent=1) + "\n", encoding="utf-8")
     (out / "README.md").write_text(_readme(videos_per_class_train, videos_per_class_val,

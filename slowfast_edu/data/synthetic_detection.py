@@ -34,15 +34,14 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .ava import AvaBox, write_annotations, write_detections, write_label_map
-from .synthetic import APPEARANCES, FPS, NOISE, SEGMENTS, SPEED, _background, _coverage, write_video
+from .synthetic import (APPEARANCES, FPS, NOISE, SEGMENTS, SPEED, _background, _coverage,
+                        write_video, write_videos)
 
 ACTIONS = {1: "moving_left", 2: "moving_right", 3: "staying_still"}  # AVA-style ids from 1
 VELOCITY = {1: -1, 2: +1, 3: 0}  # direction along x
@@ -232,17 +231,7 @@ def write_dataset(out_dir: str | os.PathLike, videos_train: int = 60, videos_val
                                          encoding="utf-8")
     (out / "README.md").write_text(_readme(videos_train, videos_val, num_key_frames, size, seed),
                                    encoding="utf-8")
-    bar = tqdm(total=len(jobs), desc="synthetic detection videos", unit="video",
-               disable=not progress)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_write_one, jobs, chunksize=4):
-                bar.update()
-    else:
-        for job in jobs:
-            _write_one(job)
-            bar.update()
-    bar.close()
+    write_videos(_write_one, jobs, workers, "synthetic detection videos", progress)
     return counts
 
 

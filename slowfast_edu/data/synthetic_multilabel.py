@@ -22,14 +22,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import synthetic
-from .synthetic import APPEARANCES, CLASSES, MOTIONS, write_video
+from .synthetic import APPEARANCES, CLASSES, MOTIONS, write_video, write_videos
 
 OBJECTS = (1, 2, 3)  # how many shapes a clip shows, drawn uniformly
 SCALE = 0.7  # the shapes' radius, relative to the motion set's (11-14 px at 64 px): 8-10 px
@@ -115,16 +113,7 @@ def write_dataset(out_dir: str | os.PathLike, videos_train: int = 360, videos_va
             labels = labels_of(plan_objects(s, num_frames, size))
             lists[split].append(f"{relative} {','.join(map(str, labels))}\n")
             jobs.append((str(out / relative), s, num_frames, size))
-    bar = tqdm(total=len(jobs), desc="multi-label videos", unit="video", disable=not progress)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_write_one, jobs, chunksize=4):
-                bar.update()
-    else:
-        for job in jobs:
-            _write_one(job)
-            bar.update()
-    bar.close()
+    write_videos(_write_one, jobs, workers, "multi-label videos", progress)
     (out / "classnames.json").write_text(json.dumps(CLASSES, indent=1) + "\n", encoding="utf-8")
     for split, lines in reversed(lists.items()):  # train.csv, the one that says "complete", last
         (out / f"{split}.csv").write_text("".join(lines), encoding="utf-8")
