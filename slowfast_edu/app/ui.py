@@ -107,6 +107,27 @@ class OutputFolder:
                 pass
 
 
+def uploaded(video: str | None, originals: dict | None = None) -> str:
+    """The file the model reads for the Detect tab's video: the upload behind a preview."""
+    if not video:
+        raise gr.Error("No video: upload a clip or pick the example first.",
+                       print_exception=False)
+    return (originals or {}).get(Path(video).name, video)
+
+
+def refused(error: Exception, video: str, doing: str = "process") -> gr.Error:
+    """The message an upload's failure becomes (logged; the app goes on serving): an unreadable
+    video or unusable boxes say so, anything else names the file and the error."""
+    if isinstance(error, VideoDecodeError):
+        log.warning("rejected an upload: %s", error)
+        return gr.Error(str(error), title="Cannot read this video", print_exception=False)
+    if isinstance(error, BoxError):
+        return gr.Error(str(error), title="Cannot use these boxes", print_exception=False)
+    log.exception("failed to %s %s", doing, Path(video).name)
+    return gr.Error(f"Could not {doing} {Path(video).name!r}: {type(error).__name__}: {error}",
+                    print_exception=False)
+
+
 def build_demo(checkpoint: str | None = None, model: str | None = None,
                models: dict[str, AppModel] | None = None, samples: Path = SAMPLES,
                max_seconds: float = MAX_SECONDS, detector: AppModel | None = None
@@ -135,13 +156,8 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         outputs.prune()
         try:
             result = analyse(entry, video, outputs.path, max_seconds)
-        except VideoDecodeError as e:
-            log.warning("rejected an upload: %s", e)
-            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
         except Exception as e:  # never let one upload take the app down
-            log.exception("failed on %s", Path(video).name)
-            raise gr.Error(f"Could not process {Path(video).name!r}: {type(e).__name__}: {e}",
-                           print_exception=False) from None
+            raise refused(e, video) from None
         return (result.top5, result.frames_image, result.cam_image, str(result.animation),
                 result.summary(), result.notice)
 
@@ -149,10 +165,7 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
                originals: dict | None = None) -> tuple:
         """The key frame with each box's top labels, the labels as JSON, the Grad-CAM of box
         #`box` per pathway, a summary."""
-        if not video:
-            raise gr.Error("No video: upload a clip or pick the example first.",
-                           print_exception=False)
-        video = (originals or {}).get(Path(video).name, video)
+        video = uploaded(video, originals)
         try:
             detector.get()
         except Exception as e:  # the asset vanished or broke since start-up
@@ -161,34 +174,19 @@ def build_demo(checkpoint: str | None = None, model: str | None = None,
         try:
             result = detect_boxes(detector, video, boxes, cam_box=int(box or 1) - 1,
                                   max_seconds=max_seconds)
-        except BoxError as e:
-            raise gr.Error(str(e), title="Cannot use these boxes", print_exception=False) \
-                from None
-        except VideoDecodeError as e:
-            log.warning("rejected an upload: %s", e)
-            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
         except Exception as e:  # never let one upload take the app down
-            log.exception("failed on %s", Path(video).name)
-            raise gr.Error(f"Could not process {Path(video).name!r}: {type(e).__name__}: {e}",
-                           print_exception=False) from None
+            raise refused(e, video) from None
         return (result.key_image, result.to_dict(), result.cam_image, result.summary(),
                 result.notice)
 
     def find_boxes(video: str | None, originals: dict | None = None, finder=None) -> str:
         """The synthetic shapes (or with `finder`, the people) on the key frame, as boxes."""
-        if not video:
-            raise gr.Error("No video: upload a clip or pick the example first.",
-                           print_exception=False)
-        video = (originals or {}).get(Path(video).name, video)
+        video = uploaded(video, originals)
         try:
             found = suggest_boxes(detector, video, max_seconds, **(
                 {"finder": finder} if finder else {}))
-        except VideoDecodeError as e:
-            raise gr.Error(str(e), title="Cannot read this video", print_exception=False) from None
-        except Exception as e:  # a person detector's weights that vanished or broke
-            log.exception("cannot find boxes on %s", Path(video).name)
-            raise gr.Error(f"Could not find boxes: {type(e).__name__}: {e}",
-                           print_exception=False) from None
+        except Exception as e:  # also a person detector's weights that vanished or broke
+            raise refused(e, video, "find boxes on") from None
         if not found:
             gr.Warning("Nothing found on the key frame: type the boxes yourself.")
         return found

@@ -170,3 +170,18 @@ def test_labels_are_drawn_inside_the_picture():
     # no room under the box: the labels go above it, the frame's top stays as it was
     assert (image[200:298, :100] != 0).any() and (image[:150] == 0).all()
     assert result.notice.startswith("The box is outside")
+
+
+def test_a_failed_upload_becomes_a_message_naming_the_file_or_the_problem():
+    from slowfast_edu.app.ui import refused, uploaded
+    from slowfast_edu.data import VideoDecodeError
+
+    unreadable = refused(VideoDecodeError("/x/clip.mp4", "no video stream"), "/x/clip.mp4")
+    assert unreadable.title == "Cannot read this video" and "'clip.mp4'" in unreadable.message
+    boxes = refused(BoxError("line 2 ('1,2'): 2 numbers"), "/x/clip.mp4")
+    assert boxes.title == "Cannot use these boxes" and "line 2" in boxes.message
+    other = refused(RuntimeError("out of memory"), "/x/clip.mp4", "find boxes on")
+    assert other.message == "Could not find boxes on 'clip.mp4': RuntimeError: out of memory"
+    assert uploaded("/tmp/preview.mp4", {"preview.mp4": "/up/clip.avi"}) == "/up/clip.avi"
+    with pytest.raises(Exception, match="No video"):
+        uploaded(None)
