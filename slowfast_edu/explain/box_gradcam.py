@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from .activations import evaluating, split_inputs
-from .gradcam import MODES, cam_from_gradients, default_layers, upsample_and_normalize
+from .gradcam import (MODES, cam_from_gradients, default_layers, layer_outputs,
+                      upsample_and_normalize)
 
 
 def box_grad_cam(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
@@ -37,24 +38,16 @@ def box_grad_cam(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor]
     clips = split_inputs(model, inputs)  # {pathway: (B, 3, T, H, W)}
     clip = int(boxes[box, 0])
     layers = default_layers(model) if layers is None else dict(layers)
-    features: dict[str, torch.Tensor] = {}
-    hooks = [layer.register_forward_hook(
-        lambda _m, _i, output, name=name: features.__setitem__(name, output))
-        for name, layer in layers.items()]
-    try:
-        with evaluating(model), torch.enable_grad():
-            x = [c.detach().requires_grad_(True) for c in clips.values()]
-            probs = model.head.probabilities(model(x, boxes))  # (K, num_actions)
-            if action is None:
-                action = int(probs[box].argmax())
-            if not 0 <= action < probs.shape[1]:
-                raise ValueError(f"action must be in 0..{probs.shape[1] - 1}, got {action}")
-            names = list(layers)
-            grads = torch.autograd.grad(probs[box, action], [features[n] for n in names],
-                                        allow_unused=True)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with layer_outputs(layers) as features, evaluating(model), torch.enable_grad():
+        x = [c.detach().requires_grad_(True) for c in clips.values()]
+        probs = model.head.probabilities(model(x, boxes))  # (K, num_actions)
+        if action is None:
+            action = int(probs[box].argmax())
+        if not 0 <= action < probs.shape[1]:
+            raise ValueError(f"action must be in 0..{probs.shape[1] - 1}, got {action}")
+        names = list(layers)
+        grads = torch.autograd.grad(probs[box, action], [features[n] for n in names],
+                                    allow_unused=True)
     cams = {}
     for name, grad in zip(names, grads):
         activation = features[name].detach()[clip:clip + 1]  # (1, C, t, h, w)

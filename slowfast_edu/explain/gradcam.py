@@ -34,7 +34,8 @@ The model comes back as it was: modes, weights, BN statistics, requires_grad fla
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -122,6 +123,20 @@ def upsample_and_normalize(cam: torch.Tensor, size: Sequence[int]) -> torch.Tens
     return torch.where(span > 0, normed, torch.zeros_like(cam)).clamp(0, 1)
 
 
+@contextmanager
+def layer_outputs(layers: dict[str, nn.Module]) -> Iterator[dict[str, torch.Tensor]]:
+    """{name: the output of layer `name`}, filled by every forward pass inside the block."""
+    features: dict[str, torch.Tensor] = {}
+    hooks = [layer.register_forward_hook(
+        lambda _m, _i, output, name=name: features.__setitem__(name, output))
+        for name, layer in layers.items()]
+    try:
+        yield features
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 def grad_cam(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
              target: Target = None, layers: dict[str, nn.Module] | None = None,
              mode: str = "per_frame", normalize: bool = True) -> dict[str, torch.Tensor]:
@@ -138,27 +153,19 @@ def grad_cam(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor],
     if set(layers) - set(clips):
         raise ValueError(f"layers must be keyed by pathway name ({', '.join(clips)}), got "
                          f"{', '.join(layers)}")
-    features: dict[str, torch.Tensor] = {}
-    hooks = [layer.register_forward_hook(
-        lambda _m, _i, output, name=name: features.__setitem__(name, output))
-        for name, layer in layers.items()]
-    try:
-        with evaluating(model), torch.enable_grad():
-            # fresh leaves that need gradients, so the maps get them even if every weight is
-            # frozen; the caller's tensors are left alone
-            x = [clip.detach().requires_grad_(True) for clip in clips.values()]
-            probs = model(x).softmax(dim=-1)  # (B, K)
-            index = resolve_target(target, probs)  # (B,)
-            # the clips of a batch do not interact in eval mode: one backward serves them all
-            score = probs.gather(1, index[:, None]).sum()
-            names = list(layers)
-            if set(features) != set(names):
-                raise ValueError(f"the layer(s) of {sorted(set(names) - set(features))} never ran "
-                                 f"in the forward pass; pass modules of this model")
-            grads = torch.autograd.grad(score, [features[n] for n in names], allow_unused=True)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with layer_outputs(layers) as features, evaluating(model), torch.enable_grad():
+        # fresh leaves that need gradients, so the maps get them even if every weight is
+        # frozen; the caller's tensors are left alone
+        x = [clip.detach().requires_grad_(True) for clip in clips.values()]
+        probs = model(x).softmax(dim=-1)  # (B, K)
+        index = resolve_target(target, probs)  # (B,)
+        # the clips of a batch do not interact in eval mode: one backward serves them all
+        score = probs.gather(1, index[:, None]).sum()
+        names = list(layers)
+        if set(features) != set(names):
+            raise ValueError(f"the layer(s) of {sorted(set(names) - set(features))} never ran "
+                             f"in the forward pass; pass modules of this model")
+        grads = torch.autograd.grad(score, [features[n] for n in names], allow_unused=True)
     cams = {}
     for name, grad in zip(names, grads):
         activation = features[name].detach()  # (B, C, t, h, w)
