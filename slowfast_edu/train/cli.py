@@ -1,9 +1,9 @@
-"""`slowfast-edu train`, `eval` and `lesson pathways`: parse, call the trainer, print.
+"""`slowfast-edu train`, `eval` and `lesson`: parse, call the trainer, print.
 
     slowfast-edu train CONFIG --out DIR [--resume] [--max-steps N] [key=value ...]
     slowfast-edu eval CONFIG --checkpoint DIR/best.pt [--clips K --crops N]
     slowfast-edu lesson pathways --out DIR [--check]
-    slowfast-edu lesson detection --out DIR [--check]   (and eval of a detector: detection_cli.py)
+    slowfast-edu lesson detection --out DIR [--check]   (a detector's eval: detection_cli.py)
     slowfast-edu lesson baselines --out DIR [--check]
     slowfast-edu lesson multilabel --out DIR [--check]
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from .checkpoint_eval import checkpoint_to_evaluate, evaluate_checkpoint
 from .config import ConfigError, find_config, load_config, resolve_config
 from .detection import is_detection
-from .detection_cli import add_lesson_detection, eval_detection
+from .detection_cli import eval_detection
 from .distributed import check_device, cleanup
 from .engine import NonFiniteLossError, Trainer
 from .lesson import check_lesson, lesson_table, run_pathways_lesson
@@ -133,28 +133,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_lesson(parser: argparse.ArgumentParser) -> None:
-    """`lesson pathways --out DIR [--data DIR] [--check] [key=value ...]`."""
+    """`lesson {pathways,detection,baselines,multilabel} --out DIR [--data DIR] [--check]
+    [key=value ...]`."""
     lesson_sub = parser.add_subparsers(dest="lesson", required=True)
-    pathways = lesson_sub.add_parser("pathways", help="SlowFast vs Slow-only vs Fast-only on "
-                                     "the synthetic set, equal budgets, on a CPU")
-    pathways.add_argument("--out", required=True)
-    pathways.add_argument("--data", default=None, help="an existing synthetic set (default: "
-                          "generate one in OUT/data)")
-    pathways.add_argument("--check", action="store_true", help="then check the run against "
-                          "the lesson's goals (exit 1 if one is missed)")
-    pathways.add_argument("--quiet", action="store_true")
-    pathways.add_argument("overrides", nargs="*", metavar="key=value")
-    pathways.set_defaults(func=cmd_lesson_pathways)
-    add_lesson_detection(lesson_sub)
     for name, helptext, func in (
+            ("pathways", "SlowFast vs Slow-only vs Fast-only on the synthetic set, equal "
+                         "budgets, on a CPU", cmd_lesson_pathways),
+            ("detection", "SlowFast vs Slow-only detectors on the synthetic detection set, "
+                          "equal budgets, frame mAP, on a CPU", cmd_lesson_detection),
             ("baselines", "C2D, I3D, Slow-only, two-stream and SlowFast on the synthetic set, "
                           "equal budgets, on a CPU", cmd_lesson_baselines),
             ("multilabel", "slowfast_tiny with a sigmoid head on the synthetic multi-label set: "
                            "BCE, mAP (max over views), on a CPU", cmd_lesson_multilabel)):
         lesson = lesson_sub.add_parser(name, help=helptext)
         lesson.add_argument("--out", required=True)
-        lesson.add_argument("--data", default=None, help="an existing synthetic set (default: "
-                            "generate one in OUT/data)")
+        lesson.add_argument("--data", default=None, help="an existing synthetic set of the "
+                            "lesson's kind (default: generate one in OUT/data)")
         lesson.add_argument("--check", action="store_true", help="then check the run against "
                             "the lesson's goals (exit 1 if one is missed)")
         lesson.add_argument("--quiet", action="store_true")
@@ -170,6 +164,18 @@ def cmd_lesson_pathways(args: argparse.Namespace) -> int:
         return 0
     run = json.loads((Path(args.out) / "run.json").read_text())
     return _report_goals(*check_lesson(results, run))
+
+
+def cmd_lesson_detection(args: argparse.Namespace) -> int:
+    """Run the detection lesson, print its table and, with --check, its goals."""
+    from .lesson_detection import check_detection_lesson, detection_table, run_detection_lesson
+
+    results = run_detection_lesson(args.out, args.data, args.overrides, not args.quiet)
+    print(detection_table(results))
+    if not args.check:
+        return 0
+    run = json.loads((Path(args.out) / "run.json").read_text())
+    return _report_goals(*check_detection_lesson(results, run))
 
 
 def cmd_lesson_baselines(args: argparse.Namespace) -> int:

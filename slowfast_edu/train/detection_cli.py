@@ -1,12 +1,10 @@
-"""`slowfast-edu eval` of a detector (frame mAP) and `slowfast-edu lesson detection`.
+"""`slowfast-edu eval` of a detector: frame mAP at IoU 0.5 on its config's val key frames.
 
     slowfast-edu eval synthetic_detection_tiny_cpu --checkpoint runs/detection [--out DIR]
-    slowfast-edu lesson detection --out runs/lesson_detection [--check]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from .datasets import loader
 from .detection import (ava_collate, detection_classes, detection_dataset, evaluate_detection,
                         ground_truth, prepare_detection_data)
 from .engine import build_from_config
-from .lesson_detection import check_detection_lesson, detection_table, run_detection_lesson
 
 
 def eval_detection(config: dict, checkpoint: Path, device: str | None, out: str | None,
@@ -49,32 +46,3 @@ def eval_detection(config: dict, checkpoint: Path, device: str | None, out: str 
              "per_class_ap": {names[c - 1]: ap for c, ap in results["per_class"].items()}},
             indent=2))
     return 0
-
-
-def add_lesson_detection(lesson_sub) -> None:
-    """`lesson detection --out DIR [--data DIR] [--check] [key=value ...]`."""
-    parser = lesson_sub.add_parser("detection", help="SlowFast vs Slow-only detectors on the "
-                                   "synthetic detection set, equal budgets, frame mAP, on a CPU")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--data", default=None, help="an existing synthetic detection set "
-                        "(default: generate one in OUT/data)")
-    parser.add_argument("--check", action="store_true", help="then check the run against the "
-                        "lesson's goals (exit 1 if one is missed)")
-    parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("overrides", nargs="*", metavar="key=value")
-    parser.set_defaults(func=cmd_lesson_detection)
-
-
-def cmd_lesson_detection(args: argparse.Namespace) -> int:
-    """Run the detection lesson, print its table and, with --check, its goals."""
-    results = run_detection_lesson(args.out, args.data, args.overrides, not args.quiet)
-    print(detection_table(results))
-    if not args.check:
-        return 0
-    run = json.loads((Path(args.out) / "run.json").read_text())
-    met, missed = check_detection_lesson(results, run)
-    for line in met:
-        print(f"  ok      {line}")
-    for line in missed:
-        print(f"  MISSED  {line}")
-    return 1 if missed else 0
