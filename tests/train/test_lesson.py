@@ -101,3 +101,17 @@ def test_run_pathways_lesson_keeps_its_keyword_arguments():
 
     params = inspect.signature(run_pathways_lesson).parameters
     assert list(params)[:5] == ["out", "data_dir", "overrides", "progress", "config_path"]
+
+
+def test_every_lesson_is_a_command_with_the_same_options():
+    from slowfast_edu.cli import build_parser
+    from slowfast_edu.train import cli
+
+    parser = build_parser()
+    for name, func in (("pathways", cli.cmd_lesson_pathways),
+                       ("detection", cli.cmd_lesson_detection),
+                       ("baselines", cli.cmd_lesson_baselines),
+                       ("multilabel", cli.cmd_lesson_multilabel)):
+        args = parser.parse_args(["lesson", name, "--out", "o", "--check", "train.epochs=1"])
+        assert (args.func, args.out, args.data, args.check, args.overrides) == (
+            func, "o", None, True, ["train.epochs=1"])
