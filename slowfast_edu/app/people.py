@@ -6,8 +6,8 @@ COCO; their weights are a download (~75-170 MB) that the app never makes. So the
 *Find people* only when one of them is in torch's hub cache already (`torch.hub.get_dir()`,
 `$TORCH_HOME/hub` when set, `checkpoints/`), where an earlier
 `torchvision.models.detection.fasterrcnn_resnet50_fpn(weights="DEFAULT")` leaves it; while none
-is there the page says how to get one. Loading it runs with downloads refused outright, so a file
-removed meanwhile is an error, not a download.
+is there the page says how to get one. It is built without weights and given the cached file, so
+nothing can be fetched: a file removed meanwhile is an error, not a download.
 
     finder = cached_person_detector()    # None: no weights in the cache
     boxes = finder(frame)                # (K, 4) x1, y1, x2, y2 of the people, in its pixels
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from unittest import mock
 from urllib.parse import urlparse
 
 import numpy as np
@@ -52,11 +51,6 @@ def people_boxes(detections: dict[str, torch.Tensor], threshold: float = SCORE_T
     return detections["boxes"][keep][order].float().reshape(-1, 4)
 
 
-def _refuse_download(url: str, *args, **kwargs) -> None:
-    raise FileNotFoundError(f"the app never downloads, and {url} is no longer in the torch cache "
-                            f"({Path(torch.hub.get_dir()) / 'checkpoints'})")
-
-
 class PersonDetector:
     """One of torchvision's COCO Faster R-CNNs, loaded from the cache on first use."""
 
@@ -75,9 +69,16 @@ class PersonDetector:
         """The detector in eval mode (loaded once, never downloaded)."""
         with self._lock:
             if self._model is None:
-                with mock.patch("torch.hub.download_url_to_file", _refuse_download):
-                    builder = getattr(detection, self.name)
-                    self._model = builder(weights=CANDIDATES[self.name], progress=False).eval()
+                if not self.file.is_file():
+                    raise FileNotFoundError(f"the app never downloads, and {self.file.name} is "
+                                            f"no longer in the torch cache ({self.file.parent})")
+                # built without weights (so nothing can be fetched), then given the cached ones
+                classes = len(CANDIDATES[self.name].meta["categories"])
+                model = getattr(detection, self.name)(weights=None, weights_backbone=None,
+                                                      num_classes=classes)
+                model.load_state_dict(torch.load(self.file, map_location="cpu",
+                                                 weights_only=True))
+                self._model = model.eval()
             return self._model
 
     @torch.no_grad()
